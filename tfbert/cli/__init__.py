@@ -1,0 +1,39 @@
+"""The `tfbert` command line: one sub-command per module in this package.
+
+Each command module exposes ``register(subparsers)``, which adds its parser and sets
+``func`` to a function taking the parsed arguments. ``python -m tfbert`` is the same.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Sub-command name -> module in tfbert.cli that implements it.
+_COMMANDS = {
+    "convert": "tfbert.cli.convert",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tfbert",
+        description="BERT for TensorFlow: convert, train, export and serve.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module_name in _COMMANDS.values():
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the command line; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except (ValueError, TypeError, OSError) as error:
+        print(f"tfbert {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+__all__ = ["main", "build_parser"]

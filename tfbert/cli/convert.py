@@ -1,0 +1,42 @@
+"""`tfbert convert`: another format's BERT -> a tfbert model directory."""
+from __future__ import annotations
+
+import argparse
+
+from tfbert.convert import READERS
+
+_EXAMPLE = """example:
+  tfbert convert --from hf ./bert-base-uncased --out ./models/bert_base
+  python -c "import tfbert; print(tfbert.load('./models/bert_base').summary())"
+
+sources:
+  hf         an HF transformers folder (save_pretrained): config.json, model.safetensors
+             (or shards, or pytorch_model.bin with torch installed), vocab.txt
+  keras-hub  a keras-hub BertBackbone preset folder (save_to_preset)
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "convert", help="convert a BERT checkpoint to a tfbert model directory",
+        description="Converts a BERT checkpoint of another format to a tfbert model directory "
+                    "(config.json, vocab.txt, bert_model.ckpt). Works offline.",
+        epilog=_EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--from", dest="source_format", required=True, choices=sorted(READERS),
+                        help="format of SRC")
+    parser.add_argument("source", metavar="SRC", help="the folder to convert")
+    parser.add_argument("--out", required=True, help="model directory to write")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace --out if it exists (atomically)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    converted = READERS[args.source_format](args.source)
+    path = converted.save(args.out, overwrite=args.overwrite)
+    task = converted.task["class"]
+    config = converted.config
+    print(f"wrote {path}: {task}, {config.num_hidden_layers} layers, hidden {config.hidden_size}, "
+          f"{sum(w.size for w in converted.weights.values()):,} parameters"
+          + ("" if converted.vocab_file else " (no vocab.txt in the source)"))
+    return 0

@@ -1,0 +1,133 @@
+"""The model directory: everything needed to rebuild a model, offline.
+
+Layout: `config.json` (original `bert_config.json` fields, `do_lower_case`, and `task`: the
+model class and its arguments), `vocab.txt` when known, and the weights as the TF checkpoint
+`bert_model.ckpt` keyed by the original BERT variable names.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from tfbert.config import BertConfig
+from tfbert.models.bert_classifier import BertClassifier
+from tfbert.models.bert_embedder import BertEmbedder
+from tfbert.models.bert_encoder import BertEncoder
+from tfbert.models.bert_pretrainer import BertPretrainer
+from tfbert.models.bert_span_qa import BertSpanQA
+from tfbert.models.bert_token_classifier import BertTokenClassifier
+from tfbert.models.checkpoint import assign_weights, model_weights, read_checkpoint, write_checkpoint
+from tfbert.models.task_model import TaskModel
+
+CONFIG_FILE = "config.json"
+VOCAB_FILE = "vocab.txt"
+CHECKPOINT = "bert_model.ckpt"
+
+MODEL_CLASSES: dict[str, type[TaskModel]] = {
+    cls.__name__: cls for cls in (BertEncoder, BertPretrainer, BertClassifier,
+                                  BertTokenClassifier, BertSpanQA, BertEmbedder)}
+
+# config.json keys that are not BertConfig fields.
+_DIRECTORY_KEYS = ("do_lower_case", "task")
+
+
+def task_spec(model: TaskModel) -> dict[str, Any]:
+    """The `task` entry of config.json: the model class and its arguments (dtype excluded)."""
+    args = {k: v for k, v in model.task_args.items() if k != "dtype"}
+    if isinstance(args.get("labels"), tuple):
+        args["labels"] = list(args["labels"])
+    return {"class": type(model).__name__, **args}
+
+
+def write_model_directory(directory: str | os.PathLike, config: BertConfig,
+                          task: Mapping[str, Any], weights: Mapping[str, np.ndarray], *,
+                          vocab_file: str | os.PathLike | None = None,
+                          do_lower_case: bool | None = None, overwrite: bool = False) -> Path:
+    """Writes a model directory atomically: a reader sees the old one or the complete new one.
+
+    `task` is a `task_spec`; `weights` maps original BERT names to arrays.
+    """
+    directory = Path(directory)
+    if task.get("class") not in MODEL_CLASSES:
+        raise ValueError(f"`task['class']` must be one of {', '.join(MODEL_CLASSES)}; "
+                         f"got {task.get('class')!r}.")
+    if directory.exists() and any(directory.iterdir()) and not overwrite:
+        raise FileExistsError(f"{directory} exists and is not empty; pass overwrite=True "
+                              "(`--overwrite`) to replace it.")
+    if vocab_file is not None and not Path(vocab_file).is_file():
+        raise FileNotFoundError(f"Vocabulary file not found: {vocab_file}")
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        values = {**config.to_dict(), "do_lower_case": do_lower_case, "task": dict(task)}
+        (staging / CONFIG_FILE).write_text(json.dumps(values, indent=2) + "\n", encoding="utf-8")
+        if vocab_file is not None:
+            shutil.copyfile(vocab_file, staging / VOCAB_FILE)
+        write_checkpoint(staging / CHECKPOINT, weights)
+        if directory.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=directory.parent))
+            os.replace(directory, retired / directory.name)
+            os.replace(staging, directory)
+            shutil.rmtree(retired)
+        else:
+            os.replace(staging, directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return directory
+
+
+def save(model: TaskModel, directory: str | os.PathLike, *,
+         vocab_file: str | os.PathLike | None = None, do_lower_case: bool | None = None,
+         overwrite: bool = False) -> Path:
+    """Saves `model` as a model directory that `load` rebuilds.
+
+    >>> import tempfile, tfbert
+    >>> model = tfbert.BertClassifier(tfbert.BertConfig.preset("bert_tiny"), num_labels=3)
+    >>> path = save(model, tempfile.mkdtemp() + "/classifier")
+    >>> type(load(path)).__name__
+    'BertClassifier'
+    """
+    if not isinstance(model, TaskModel):
+        raise TypeError(f"`model` must be a tfbert model; got {type(model).__name__}.")
+    return write_model_directory(directory, model.config, task_spec(model), model_weights(model),
+                                 vocab_file=vocab_file, do_lower_case=do_lower_case,
+                                 overwrite=overwrite)
+
+
+def read_config(directory: str | os.PathLike) -> tuple[BertConfig, dict[str, Any], dict[str, Any]]:
+    """Reads config.json: (BertConfig, task spec, {"do_lower_case": ...})."""
+    path = Path(directory) / CONFIG_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{directory} is not a model directory: {CONFIG_FILE} is missing.")
+    values = json.loads(path.read_text(encoding="utf-8"))
+    extras = {key: values.pop(key, None) for key in _DIRECTORY_KEYS}
+    task = extras.pop("task") or {"class": "BertEncoder"}
+    return BertConfig.from_dict(values), dict(task), extras
+
+
+def build_model(config: BertConfig, task: Mapping[str, Any], dtype: str | None = None) -> TaskModel:
+    """Builds (untrained) the model a task spec describes."""
+    args = dict(task)
+    name = args.pop("class", None)
+    if name not in MODEL_CLASSES:
+        raise ValueError(f"Unknown model class {name!r} in the task spec; expected one of "
+                         f"{', '.join(MODEL_CLASSES)}.")
+    return MODEL_CLASSES[name](config, dtype=dtype, **args)
+
+
+def load(directory: str | os.PathLike, dtype: str | None = None) -> TaskModel:
+    """Rebuilds the model saved in a model directory (no network access).
+
+    `dtype` optionally sets a Keras dtype policy such as "mixed_bfloat16".
+    """
+    config, task, _ = read_config(directory)
+    model = build_model(config, task, dtype=dtype)
+    assign_weights(model, read_checkpoint(Path(directory) / CHECKPOINT))
+    return model
