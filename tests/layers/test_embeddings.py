@@ -36,8 +36,12 @@ def test_variable_names_follow_the_original_checkpoint():
 
 
 def test_too_long_sequence_is_an_error():
+    layer = make_layer()
+    with pytest.raises(ValueError, match="max_position_embeddings=6: got 7"):
+        layer(tf.ones((1, 7), tf.int32))
+    dynamic = tf.function(layer, input_signature=[tf.TensorSpec([None, None], tf.int32)])
     with pytest.raises(tf.errors.InvalidArgumentError, match="max_position_embeddings=6"):
-        make_layer()(tf.ones((1, 7), tf.int32))
+        dynamic(tf.ones((1, 7), tf.int32))
 
 
 def test_mixed_precision_keeps_float32_tables_and_outputs_compute_dtype():
