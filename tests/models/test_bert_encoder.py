@@ -51,7 +51,7 @@ def test_mixed_precision_stays_close_to_float32(policy, atol):
     expected = encoder(features)["sequence_output"].numpy()
     mixed = copy_of(encoder, policy)
     actual = mixed(features)["sequence_output"]
-    assert actual.dtype == keras.DTypePolicy(policy).compute_dtype
+    assert actual.dtype == keras.DTypePolicy(policy).compute_dtype == mixed.compute_dtype
     assert all(v.dtype == "float32" for v in mixed.weights)
     np.testing.assert_allclose(actual.numpy().astype("float32"), expected, atol=atol)
 

@@ -38,3 +38,9 @@ def test_xla_training_step_learns_at_static_shapes(policy):
     assert np.isfinite(history.history["loss"][-1])
     # One fixed batch is memorised: the MLM loss falls far below its start, ln(200) ~ 5.3.
     assert first["mlm_logits_loss"] < 1.5
+
+
+def test_mixed_float16_training_gets_loss_scaling():
+    model = BertPretrainer(CONFIG, dtype="mixed_float16")
+    model.compile(optimizer="adam", loss={"mlm_logits": "sparse_categorical_crossentropy"})
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)

@@ -27,6 +27,10 @@ class TaskModel(keras.Model):
 
     def __init__(self, config: BertConfig, task_args: dict[str, Any], **kwargs):
         super().__init__(**kwargs)
+        if task_args.get("dtype") is not None:
+            # Functional models ignore `dtype`; the model's own policy is what `compile` reads
+            # to add loss scaling under mixed_float16.
+            self.dtype_policy = task_args["dtype"]
         self.config = config
         self.task_args = dict(task_args)
 
