@@ -22,10 +22,10 @@ demo: setup
 	$(PY) pipelines/demo.py
 
 test: setup
-	$(PY) -m pytest -m "not slow" tests tfbert
+	$(PY) -m pytest --doctest-modules -m "not slow" tests tfbert
 
 test-all: setup
-	$(PY) -m pytest tests tfbert
+	$(PY) -m pytest --doctest-modules tests tfbert
 
 bench: setup
 	$(PY) benchmarks/run.py
