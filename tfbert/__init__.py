@@ -12,6 +12,7 @@ from tfbert.config import BertConfig  # noqa: E402
 from tfbert.models import (  # noqa: E402
     BertClassifier, BertEmbedder, BertEncoder, BertPretrainer, BertSpanQA, BertTokenClassifier)
 from tfbert.models.model_directory import load, save  # noqa: E402
+from tfbert.text import BertPreprocessor, BertTokenizer  # noqa: E402
 
-__all__ = ["BertConfig", "BertEncoder", "BertPretrainer", "BertClassifier",
+__all__ = ["BertConfig", "BertTokenizer", "BertPreprocessor", "BertEncoder", "BertPretrainer", "BertClassifier",
            "BertTokenClassifier", "BertSpanQA", "BertEmbedder", "load", "save"]

@@ -11,6 +11,7 @@ import sys
 
 # Sub-command name -> module in tfbert.cli that implements it.
 _COMMANDS = {
+    "vocab": "tfbert.cli.vocab",
     "convert": "tfbert.cli.convert",
 }
 
