@@ -22,6 +22,24 @@ def check_labels(num_labels: int, labels: Sequence[str] | None) -> tuple[str, ..
     return labels
 
 
+def build_classification(config: BertConfig, num_labels: int, labels: Sequence[str] | None,
+                         dropout: float | None, dtype: str | None, source: str):
+    """The graph both classifiers share: encoder, then a `classifier` head on `source`
+    ("pooled_output" or "sequence_output"). Returns (inputs, outputs, encoder, task_args)."""
+    labels = check_labels(num_labels, labels)
+    dropout = config.hidden_dropout_prob if dropout is None else dropout
+    # === Layers ===
+    encoder = BertEncoder(config, dtype=dtype)
+    head = ClassificationHead(num_labels, dropout_rate=dropout,
+                              initializer_range=config.initializer_range,
+                              name="classifier", dtype=dtype)
+    # === Graph ===
+    inputs = feature_inputs()
+    outputs = {"logits": head(encoder(inputs)[source])}
+    task_args = {"num_labels": num_labels, "labels": labels, "dropout": dropout, "dtype": dtype}
+    return inputs, outputs, encoder, task_args
+
+
 @keras.saving.register_keras_serializable(package="tfbert")
 class BertClassifier(TaskModel):
     """Label `logits` (B, num_labels), float32, from the pooled [CLS] vector.
@@ -40,20 +58,10 @@ class BertClassifier(TaskModel):
     def __init__(self, config: BertConfig, num_labels: int, labels: Sequence[str] | None = None,
                  dropout: float | None = None, dtype: str | None = None,
                  name: str = "bert_classifier", **kwargs):
-        labels = check_labels(num_labels, labels)
-        dropout = config.hidden_dropout_prob if dropout is None else dropout
-        # === Layers ===
-        encoder = BertEncoder(config, dtype=dtype)
-        head = ClassificationHead(num_labels, dropout_rate=dropout,
-                                  initializer_range=config.initializer_range,
-                                  name="classifier", dtype=dtype)
-        # === Graph ===
-        inputs = feature_inputs()
-        logits = head(encoder(inputs)["pooled_output"])
-        super().__init__(config, {"num_labels": num_labels, "labels": labels, "dropout": dropout,
-                                  "dtype": dtype},
-                         inputs=inputs, outputs={"logits": logits}, name=name, **kwargs)
+        inputs, outputs, encoder, task_args = build_classification(
+            config, num_labels, labels, dropout, dtype, source="pooled_output")
+        super().__init__(config, task_args, inputs=inputs, outputs=outputs, name=name, **kwargs)
         # === Config ===
         self.encoder = encoder
         self.num_labels = num_labels
-        self.labels = labels
+        self.labels = task_args["labels"]

@@ -6,10 +6,8 @@ from typing import Sequence
 import keras
 
 from tfbert.config import BertConfig
-from tfbert.layers import ClassificationHead
-from tfbert.models.bert_classifier import check_labels
-from tfbert.models.bert_encoder import BertEncoder
-from tfbert.models.task_model import TaskModel, feature_inputs
+from tfbert.models.bert_classifier import build_classification
+from tfbert.models.task_model import TaskModel
 
 
 @keras.saving.register_keras_serializable(package="tfbert")
@@ -26,20 +24,10 @@ class BertTokenClassifier(TaskModel):
     def __init__(self, config: BertConfig, num_labels: int, labels: Sequence[str] | None = None,
                  dropout: float | None = None, dtype: str | None = None,
                  name: str = "bert_token_classifier", **kwargs):
-        labels = check_labels(num_labels, labels)
-        dropout = config.hidden_dropout_prob if dropout is None else dropout
-        # === Layers ===
-        encoder = BertEncoder(config, dtype=dtype)
-        head = ClassificationHead(num_labels, dropout_rate=dropout,
-                                  initializer_range=config.initializer_range,
-                                  name="classifier", dtype=dtype)
-        # === Graph ===
-        inputs = feature_inputs()
-        logits = head(encoder(inputs)["sequence_output"])
-        super().__init__(config, {"num_labels": num_labels, "labels": labels, "dropout": dropout,
-                                  "dtype": dtype},
-                         inputs=inputs, outputs={"logits": logits}, name=name, **kwargs)
+        inputs, outputs, encoder, task_args = build_classification(
+            config, num_labels, labels, dropout, dtype, source="sequence_output")
+        super().__init__(config, task_args, inputs=inputs, outputs=outputs, name=name, **kwargs)
         # === Config ===
         self.encoder = encoder
         self.num_labels = num_labels
-        self.labels = labels
+        self.labels = task_args["labels"]
