@@ -13,7 +13,6 @@ setup(
         "tensorflow-text==2.20.1",
         "keras>=3.15,<4",
         "tensorflow-serving-api==2.20.*",
-        "safetensors",
     ],
     extras_require={
         # References used by the parity tests and the benchmarks, never at run time.
