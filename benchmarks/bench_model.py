@@ -192,17 +192,17 @@ def _forward_candidates(models: dict, features: dict[str, np.ndarray], quick: bo
 
 def _time_forward(candidates: dict[str, Fn], batch: int, quick: bool) -> dict[str, float]:
     """Fastest call of each candidate. At the smallest batch all of them run for several rounds;
-    larger batches, which take seconds a call, run one round of everything and then more rounds
-    of the faster path of each Keras model, HF and the peaks."""
+    larger batches, which take seconds a call, run one round of everything and then one more of
+    the faster path of each Keras model, HF and the peaks."""
     if quick:
         return measure_interleaved(candidates, warmup=1, min_repeats=1, statistic=min)
     if batch == min(INFER_BATCHES):
-        return measure_interleaved(candidates, min_time_s=30.0, statistic=min)
+        return measure_interleaved(candidates, min_time_s=20.0, statistic=min)
     seconds = measure_interleaved(candidates, warmup=1, min_repeats=1, statistic=min)
     prefixes = {key.rsplit("/", 1)[0] for key in seconds}  # framework/dtype
     fastest = {f"{prefix}/{_fastest(seconds, prefix)[1]}" for prefix in prefixes}
     kept = {key: fn for key, fn in candidates.items() if key in fastest}
-    more = measure_interleaved(kept, warmup=0, min_repeats=2, statistic=min)
+    more = measure_interleaved(kept, warmup=0, min_repeats=1, statistic=min)
     return {key: min(value, more.get(key, value)) for key, value in seconds.items()}
 
 
@@ -335,9 +335,9 @@ def _training_rows(config, quick: bool) -> list[Row]:
     candidates[f"{HF}/eager"] = _torch_train(config, features)
     seconds = measure_interleaved(
         candidates,
-        warmup=1 if quick else 2,
+        warmup=1,
         min_repeats=1 if quick else 5,
-        min_time_s=0.0 if quick else 30.0,
+        min_time_s=0.0 if quick else 20.0,
         statistic=min,
     )
     rates, paths = {}, []

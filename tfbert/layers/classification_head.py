@@ -4,6 +4,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from tfbert.layers.hashed_dropout import HashedDropout
+
 
 @keras.saving.register_keras_serializable(package="tfbert")
 class ClassificationHead(keras.layers.Layer):
@@ -26,7 +28,7 @@ class ClassificationHead(keras.layers.Layer):
         self.initializer_range = initializer_range
 
     def build(self, inputs_shape):
-        self.dropout = keras.layers.Dropout(self.dropout_rate, dtype=self.dtype_policy)
+        self.dropout = HashedDropout(self.dropout_rate, dtype=self.dtype_policy)
         self.kernel = self.add_weight(
             name="kernel", shape=(inputs_shape[-1], self.num_labels),
             initializer=keras.initializers.TruncatedNormal(stddev=self.initializer_range))

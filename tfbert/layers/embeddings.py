@@ -4,6 +4,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from tfbert.layers.hashed_dropout import HashedDropout
+
 
 @keras.saving.register_keras_serializable(package="tfbert")
 class BertEmbeddings(keras.layers.Layer):
@@ -45,7 +47,7 @@ class BertEmbeddings(keras.layers.Layer):
         self.layer_norm = keras.layers.LayerNormalization(
             epsilon=self.layer_norm_eps, name="LayerNorm", dtype=self.dtype_policy)
         self.layer_norm.build((None, None, self.hidden_size))
-        self.dropout = keras.layers.Dropout(self.dropout_rate, dtype=self.dtype_policy)
+        self.dropout = HashedDropout(self.dropout_rate, dtype=self.dtype_policy)
 
     def call(self, input_word_ids, input_type_ids=None, training=None):
         self._check_length(input_word_ids)

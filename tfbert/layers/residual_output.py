@@ -4,6 +4,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from tfbert.layers.hashed_dropout import HashedDropout
+
 
 @keras.saving.register_keras_serializable(package="tfbert")
 class ResidualOutput(keras.layers.Layer):
@@ -30,7 +32,7 @@ class ResidualOutput(keras.layers.Layer):
             self.hidden_size, name="dense", dtype=self.dtype_policy,
             kernel_initializer=keras.initializers.TruncatedNormal(stddev=self.initializer_range))
         self.dense.build(x_shape)
-        self.dropout = keras.layers.Dropout(self.dropout_rate, dtype=self.dtype_policy)
+        self.dropout = HashedDropout(self.dropout_rate, dtype=self.dtype_policy)
         self.layer_norm = keras.layers.LayerNormalization(
             epsilon=self.layer_norm_eps, name="LayerNorm", dtype=self.dtype_policy)
         self.layer_norm.build(tuple(x_shape[:-1]) + (self.hidden_size,))

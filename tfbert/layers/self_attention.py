@@ -6,6 +6,8 @@ import math
 import keras
 import tensorflow as tf
 
+from tfbert.layers.hashed_dropout import HashedDropout
+
 # Added to the scores of padded keys: exp() of it underflows to exactly 0 in float32, and it stays
 # finite, so a row that is all padding gets a uniform distribution instead of NaN.
 _MASKED_SCORE = -1e9
@@ -41,7 +43,7 @@ class SelfAttention(keras.layers.Layer):
             for name in ("query", "key", "value"))
         for projection in (self.query, self.key, self.value):
             projection.build(hidden_shape)
-        self.dropout = keras.layers.Dropout(self.dropout_rate, dtype=self.dtype_policy)
+        self.dropout = HashedDropout(self.dropout_rate, dtype=self.dtype_policy)
 
     def call(self, hidden, input_mask, training=None):
         batch_size, seq_length = tf.unstack(tf.shape(input_mask))
