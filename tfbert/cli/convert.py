@@ -10,6 +10,8 @@ _EXAMPLE = """example:
   python -c "import tfbert; print(tfbert.load('./models/bert_base').summary())"
 
 sources:
+  google     an original Google BERT folder: bert_config.json, vocab.txt, bert_model.ckpt
+             (or an --output_dir of run_classifier.py / run_squad.py: latest model.ckpt-N)
   hf         an HF transformers folder (save_pretrained): config.json, model.safetensors
              (or shards, or pytorch_model.bin with torch installed), vocab.txt
   keras-hub  a keras-hub BertBackbone preset folder (save_to_preset)

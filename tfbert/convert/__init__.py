@@ -3,10 +3,12 @@
 Each reader returns a `ConvertedModel` whose `save(directory)` writes the model directory.
 """
 from tfbert.convert.converted import ConvertedModel
+from tfbert.convert.google import read_google
 from tfbert.convert.hf import read_hf
 from tfbert.convert.keras_hub import from_keras_hub_backbone, read_keras_hub
 
 # `tfbert convert --from NAME` -> reader of a source path.
-READERS = {"hf": read_hf, "keras-hub": read_keras_hub}
+READERS = {"google": read_google, "hf": read_hf, "keras-hub": read_keras_hub}
 
-__all__ = ["ConvertedModel", "READERS", "from_keras_hub_backbone", "read_hf", "read_keras_hub"]
+__all__ = ["ConvertedModel", "READERS", "from_keras_hub_backbone", "read_google", "read_hf",
+           "read_keras_hub"]
