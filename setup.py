@@ -13,6 +13,7 @@ setup(
         "tensorflow-text==2.20.1",
         "keras>=3.15,<4",
         "tensorflow-serving-api==2.20.*",
+        "grpcio",
     ],
     extras_require={
         # References used by the parity tests and the benchmarks, never at run time.

@@ -13,6 +13,9 @@ import sys
 _COMMANDS = {
     "vocab": "tfbert.cli.vocab",
     "convert": "tfbert.cli.convert",
+    "export": "tfbert.cli.export",
+    "serve": "tfbert.cli.serve",
+    "predict": "tfbert.cli.predict",
 }
 
 

@@ -1,0 +1,201 @@
+import shutil
+import time
+
+import grpc
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2, predict_pb2,
+                                     prediction_service_pb2_grpc)
+
+from tests.export import builders
+from tfbert.serving import ModelServer, PredictionClient, ServingError
+
+MODEL = "classifier"
+
+
+@pytest.fixture(scope="module")
+def base_path(classifier_export, tmp_path_factory):
+    """A fresh base path holding version 1 (tests add and remove versions)."""
+    base = tmp_path_factory.mktemp("base") / MODEL
+    shutil.copytree(classifier_export, base / "1")
+    return base
+
+
+@pytest.fixture(scope="module")
+def server(base_path):
+    server = ModelServer(base_path, MODEL, port=0, host="127.0.0.1", poll_seconds=0.2,
+                         log=lambda line: None)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    with PredictionClient(f"127.0.0.1:{server.port}", MODEL, timeout=60) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def stub(server):
+    channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+    yield prediction_service_pb2_grpc.PredictionServiceStub(channel)
+    channel.close()
+
+
+def _predict(stub, inputs, signature="", name=MODEL, version=None):
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = name
+    request.model_spec.signature_name = signature
+    if version is not None:
+        request.model_spec.version.value = version
+    for key, value in inputs.items():
+        request.inputs[key].CopyFrom(value if not isinstance(value, np.ndarray)
+                                     else tf.make_tensor_proto(value))
+    return stub.Predict(request, timeout=60)
+
+
+def _status(call) -> tuple[grpc.StatusCode, str]:
+    with pytest.raises(grpc.RpcError) as error:
+        call()
+    return error.value.code(), error.value.details()
+
+
+def test_predict_with_raw_protos_equals_the_keras_model(stub, classifier_dir):
+    texts = np.array([t.encode() for t in builders.TEXTS], object)
+    response = _predict(stub, {"text": texts})
+    assert response.model_spec.version.value == 1
+    assert response.model_spec.signature_name == "serving_default"
+    expected = builders.keras_classify(classifier_dir, builders.TEXTS)
+    np.testing.assert_allclose(tf.make_ndarray(response.outputs["probabilities"]),
+                               expected["probabilities"], atol=1e-5)
+    labels = [label.decode() for label in tf.make_ndarray(response.outputs["label"])]
+    assert labels == list(expected["label"])
+
+
+def test_text_pair_and_preprocess(client, classifier_dir):
+    a, b = ["is it sorted?", "a"], ["it returns a sorted list", ""]
+    outputs = client.predict(a, text_pair=b)
+    expected = builders.keras_classify(classifier_dir, a, b)
+    np.testing.assert_allclose(outputs["logits"], expected["logits"], atol=1e-5)
+    features = client.predict(["a list"], signature="preprocess")
+    expected = builders.keras_features(classifier_dir, ["a list"])
+    assert {k: v.tolist() for k, v in features.items()} == {k: v.tolist()
+                                                           for k, v in expected.items()}
+
+
+def test_metadata_lists_the_signatures(client, stub):
+    metadata = client.metadata()
+    assert sorted(metadata) == ["preprocess", "serving_default", "text_pair"]
+    assert metadata["serving_default"]["inputs"] == {"text": {"dtype": "string", "shape": [None]}}
+    assert sorted(metadata["serving_default"]["outputs"]) == ["label", "logits", "probabilities"]
+    assert metadata["text_pair"]["inputs"].keys() == {"text_a", "text_b"}
+    request = get_model_metadata_pb2.GetModelMetadataRequest(metadata_field=["signature_def"])
+    request.model_spec.name = MODEL
+    response = stub.GetModelMetadata(request, timeout=60)
+    signature_map = get_model_metadata_pb2.SignatureDefMap()
+    assert response.metadata["signature_def"].Unpack(signature_map)
+    assert signature_map.signature_def["serving_default"].outputs["label"].dtype == tf.string
+    request.metadata_field[:] = ["everything"]
+    code, message = _status(lambda: stub.GetModelMetadata(request, timeout=60))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and "signature_def" in message
+
+
+def test_classify_returns_every_label_with_its_probability(client, classifier_dir):
+    results = client.classify(["a sorted list", "the fox"])
+    expected = builders.keras_classify(classifier_dir, ["a sorted list", "the fox"])
+    assert [list(result) for result in results] == [builders.LABELS] * 2
+    np.testing.assert_allclose([list(r.values()) for r in results], expected["probabilities"],
+                               atol=1e-5)
+
+
+def test_awkward_texts_get_correct_results(client, classifier_dir):
+    texts = ["", "   \t\n ", "\u200b", "word " * 200_000]  # the last is a 1 MB text
+    outputs = client.predict(texts)
+    expected = builders.keras_classify(classifier_dir, texts)
+    np.testing.assert_allclose(outputs["probabilities"], expected["probabilities"], atol=1e-5)
+    invalid_utf8 = client.predict([b"\xff\xfe ok \xc3"])  # decodes the way the tokenizer does
+    assert invalid_utf8["probabilities"].shape == (1, 3)
+    empty = client.predict([])  # an empty batch is a batch too
+    assert empty["probabilities"].shape == (0, 3) and empty["label"].shape == (0,)
+    many = client.predict([f"text number {i}" for i in range(1000)])
+    assert many["probabilities"].shape == (1000, 3) and many["label"].shape == (1000,)
+    np.testing.assert_allclose(many["probabilities"].sum(-1), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("inputs, signature, model, version, code, message", [
+    ({"text": np.array([1, 2], np.int32)}, "", MODEL, None, "INVALID_ARGUMENT",
+     "input 'text' of signature 'serving_default' must be string; got int32"),
+    ({"sentence": np.array([b"a"], object)}, "", MODEL, None, "INVALID_ARGUMENT",
+     "takes the inputs ['text']; got ['sentence']"),
+    ({"text": np.array([[b"a"]], object)}, "", MODEL, None, "INVALID_ARGUMENT",
+     "must have shape [None]; got [1, 1]"),
+    ({"text_a": np.array([b"a"], object), "text_b": np.array([b"a", b"b"], object)},
+     "text_pair", MODEL, None, "INVALID_ARGUMENT", "same batch size"),
+    ({"text": np.array([b"a"], object)}, "translate", MODEL, None, "NOT_FOUND",
+     "signature 'translate' not found"),
+    ({"text": np.array([b"a"], object)}, "", "other", None, "NOT_FOUND",
+     "model 'other' not found; this server serves 'classifier'"),
+    ({"text": np.array([b"a"], object)}, "", MODEL, 9, "NOT_FOUND",
+     "version 9 is not loaded; loaded versions are [1"),
+])
+def test_bad_requests_get_clear_statuses(stub, client, inputs, signature, model, version, code,
+                                         message):
+    status, details = _status(lambda: _predict(stub, inputs, signature, model, version))
+    assert status == getattr(grpc.StatusCode, code)
+    assert message in details
+    assert client.predict(["still serving"])["label"].shape == (1,)
+
+
+def test_malformed_tensor_proto_is_invalid_argument(stub):
+    proto = tf.make_tensor_proto(np.array([b"a", b"b"], object))
+    proto.tensor_shape.dim[0].size = 1  # claims 1 string, holds 2
+    status, details = _status(lambda: _predict(stub, {"text": proto}))
+    assert status == grpc.StatusCode.INVALID_ARGUMENT and "'text'" in details
+
+
+def test_classify_needs_a_text_feature(stub):
+    request = classification_pb2.ClassificationRequest()
+    request.model_spec.name = MODEL
+    request.input.example_list.examples.add().features.feature["sentence"].bytes_list.value.append(
+        b"a")
+    status, details = _status(lambda: stub.Classify(request, timeout=60))
+    assert status == grpc.StatusCode.INVALID_ARGUMENT
+    assert "example 0 must have feature 'text'" in details
+
+
+def _wait_for(condition, seconds=60):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the server did not pick up the change")
+        time.sleep(0.1)
+
+
+def test_new_versions_are_served_without_restart(server, client, base_path, classifier_dir):
+    embed = base_path.parent / "embed_export" / "1"
+    from tfbert.export import export_model
+    export_model(classifier_dir, "embed", embed, seq_length=16)
+    (base_path / ".2.staging").mkdir()  # hidden directories are never versions
+    shutil.copytree(embed, base_path / "2")
+    try:
+        _wait_for(lambda: server.versions.versions == [1, 2])
+        assert list(client.predict(["a"])) == ["embedding"]  # the latest serves by default
+        pinned = PredictionClient(client.server, MODEL, timeout=60, version=1)
+        assert "label" in pinned.predict(["a"])
+        pinned.close()
+    finally:
+        shutil.rmtree(base_path / "2")
+    _wait_for(lambda: server.versions.versions == [1])
+    assert "label" in client.predict(["a"])
+
+
+def test_a_model_without_versions_is_not_found(tmp_path):
+    server = ModelServer(tmp_path, "empty", port=0, host="127.0.0.1", poll_seconds=0,
+                         log=lambda line: None)
+    try:
+        with pytest.raises(ServingError, match="no version of the model is loaded") as error:
+            PredictionClient(f"127.0.0.1:{server.port}", "empty", timeout=30).predict(["a"])
+        assert error.value.code == grpc.StatusCode.NOT_FOUND
+    finally:
+        server.stop()

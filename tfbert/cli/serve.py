@@ -1,0 +1,51 @@
+"""`tfbert serve`: TF Serving's gRPC PredictionService for development and tests."""
+from __future__ import annotations
+
+import argparse
+
+_EXAMPLE = """example:
+  tfbert serve --model-base-path saved_models/sentiment --model-name sentiment --port 8500
+  tfbert predict --server localhost:8500 --model-name sentiment "what a great film"
+
+Serves Predict, GetModelMetadata and (for classification exports) Classify for the model whose
+versions are the integer directories of --model-base-path, each loaded through the TF1 session
+loader as TF Serving does. The latest version answers unless a request names one; new version
+directories are picked up without a restart. For production, run tensorflow_model_server (the
+tensorflow/serving docker image) on the same directory: see README, "Export and serving".
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "serve", help="serve exported SavedModels over TF Serving's gRPC API (development)",
+        description="Serves a model's SavedModel versions over TF Serving's gRPC "
+                    "PredictionService. For development and tests; production runs "
+                    "tensorflow_model_server.",
+        epilog=_EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model-base-path", required=True,
+                        help="directory whose integer subdirectories are the versions")
+    parser.add_argument("--model-name", required=True, help="the name clients ask for")
+    parser.add_argument("--port", type=int, default=8500, help="gRPC port (default 8500)")
+    parser.add_argument("--host", default="0.0.0.0",
+                        help="address to listen on (default 0.0.0.0; 127.0.0.1 for local only)")
+    parser.add_argument("--poll-seconds", type=float, default=1.0,
+                        help="how often to look for new versions (default 1; 0 never)")
+    parser.add_argument("--threads", type=int, default=8,
+                        help="requests handled concurrently (default 8)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tfbert.serving import ModelServer
+
+    server = ModelServer(args.model_base_path, args.model_name, port=args.port, host=args.host,
+                         poll_seconds=args.poll_seconds, max_workers=args.threads)
+    print(f"serving model {args.model_name!r} (versions {server.versions.versions}) from "
+          f"{args.model_base_path} on {args.host}:{server.port}; Ctrl-C stops", flush=True)
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0

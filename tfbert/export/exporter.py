@@ -1,0 +1,125 @@
+"""`export_model`: a model directory -> a validated, versioned raw-string SavedModel.
+
+The SavedModel is written to a hidden sibling staging directory, validated (op audit, reload
+through the TF1 session loader, every signature compared with the Keras model), and only then
+renamed to `VERSION`; a failure removes the staging directory, so TF Serving never sees half a
+version. Layout of `saved_models/NAME/VERSION`:
+
+    saved_model.pb, variables/      the graph (text -> model -> outputs) and the weights
+    assets/vocab.txt                the WordPiece vocabulary (a SavedModel asset)
+    assets.extra/tfbert.json        task, signatures, seq_length and the task's options
+    assets.extra/labels.txt         classify, token-classify: the label names, one per line
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import tensorflow as tf
+
+from tfbert.export.serving_task import ServingTask
+from tfbert.export.tasks import build_task
+from tfbert.export.validation import validate
+from tfbert.models.model_directory import VOCAB_FILE, load, read_config
+
+EXTRA_DIR = "assets.extra"
+INFO_FILE = "tfbert.json"
+LABELS_FILE = "labels.txt"
+
+
+def _version_directory(out: str | os.PathLike, overwrite: bool) -> Path:
+    """`out` after checking that it names an integer version that may be written."""
+    out = Path(out)
+    if not re.fullmatch(r"[0-9]+", out.name):
+        raise ValueError(f"`out` must end in an integer version directory, as TF Serving "
+                         f"expects (saved_models/NAME/1); got {str(out)!r}")
+    if out.exists() and not overwrite:
+        raise FileExistsError(f"version {out} exists; pass overwrite=True (`--overwrite`) to "
+                              "replace it, or export to a new version number")
+    return out
+
+
+def _save(task: ServingTask, vocab_file: str, directory: Path) -> None:
+    """Writes the SavedModel of `task` (signatures, weights, vocab asset) to `directory`."""
+    module = tf.Module()
+    concrete = {name: function.get_concrete_function()
+                for name, function in task.signatures().items()}
+    # The raw tf.Variables must be tracked on the module, or the TF1 session loader (TF
+    # Serving) fails with "Could not find variable" (see DESIGN.md, platform facts).
+    variables = {v.ref(): v for fn in concrete.values() for v in fn.variables}
+    module.model_variables = list(variables.values())
+    module.vocab_file = tf.saved_model.Asset(vocab_file)
+    tf.saved_model.save(module, str(directory), signatures=concrete)
+
+
+def _write_extra(task: ServingTask, directory: Path, signatures: list[str]) -> None:
+    extra = directory / EXTRA_DIR
+    extra.mkdir()
+    info = {**task.info(), "signatures": signatures}
+    (extra / INFO_FILE).write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n",
+                                   encoding="utf-8")
+    if "labels" in info:
+        (extra / LABELS_FILE).write_text("\n".join(info["labels"]) + "\n", encoding="utf-8")
+
+
+def export_model(model_dir: str | os.PathLike, task: str, out: str | os.PathLike, *,
+                 pooling: str = "cls", normalize: bool = False, seq_length: int | None = None,
+                 top_k: int = 5, overwrite: bool = False,
+                 progress: Callable[[str], None] | None = None) -> Path:
+    """Exports the model directory `model_dir` for `task` to the version directory `out`.
+
+    `task`: "embed" (any model; `pooling` "cls" or "mean", `normalize`), "classify" (a
+    BertClassifier), "mlm" (a BertPretrainer; `top_k` tokens per [MASK]), "token-classify" (a
+    BertTokenClassifier) or "qa" (a BertSpanQA; question `text_a`, context `text_b`).
+    `seq_length` caps the packed length (default: the model's max_position_embeddings). The
+    tokenizer lower-cases as config.json's `do_lower_case` says (uncased when it is not
+    recorded). Returns `out`.
+
+    Typical use (the CLI's `tfbert export`)::
+
+        export_model("models/sentiment", "classify", "saved_models/sentiment/1")
+
+    >>> export_model("models/sentiment", "classify", "saved_models/sentiment/latest")
+    Traceback (most recent call last):
+    ...
+    ValueError: `out` must end in an integer version directory, as TF Serving expects \
+(saved_models/NAME/1); got 'saved_models/sentiment/latest'
+    """
+    out = _version_directory(out, overwrite)
+    report = progress or (lambda message: None)
+    config, _, extras = read_config(model_dir)
+    vocab_file = Path(model_dir) / VOCAB_FILE
+    if not vocab_file.is_file():
+        raise FileNotFoundError(f"{model_dir} has no {VOCAB_FILE}; a raw-text export needs the "
+                                "model's vocabulary in its model directory")
+    lower_case = True if extras["do_lower_case"] is None else bool(extras["do_lower_case"])
+    seq_length = config.max_position_embeddings if seq_length is None else seq_length
+    report(f"loading {model_dir}")
+    model = load(model_dir)
+    serving = build_task(task, model, str(vocab_file), lower_case=lower_case,
+                         seq_length=seq_length, pooling=pooling, normalize=normalize, top_k=top_k)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging.", dir=out.parent))
+    try:
+        report(f"writing the SavedModel (task {task}, seq_length {seq_length})")
+        _save(serving, str(vocab_file), staging)
+        report("validating: op audit, TF1 session loader, signatures vs the Keras model")
+        signatures = validate(staging, serving)
+        _write_extra(serving, staging, signatures)
+        if out.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+            os.replace(out, retired / out.name)
+            os.replace(staging, out)
+            shutil.rmtree(retired)
+        else:
+            os.replace(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    report(f"exported {out}: signatures {', '.join(signatures)}")
+    return out

@@ -1,0 +1,84 @@
+"""Export validation: a SavedModel is good only if TF Serving could run it and it gives the
+Keras model's answers.
+
+Three checks, each failing with a `ValueError` that says what is wrong: the op audit (only
+core TensorFlow plus the tf-text kernels TF Serving links, see `tfbert.text.serving_ops`), a
+reload through the TF1 session loader (as TF Serving's C++ loader does), and every signature run
+on sample texts and compared with the task's reference (max abs diff ≤ `tolerance`).
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from tfbert.export.session_model import SessionModel
+from tfbert.export.serving_task import ServingTask
+from tfbert.text.serving_ops import check_serving_ops
+
+TOLERANCE = 1e-5
+
+# Texts every export is run on: plain, empty, whitespace only, punctuation, accents, CJK and
+# emoji, mixed case, and one far longer than any sequence length (so truncation is exercised).
+SAMPLE_TEXTS = (
+    "The quick brown fox jumps over the lazy dog.",
+    "",
+    "   \t ",
+    "Héllo, WÖRLD! Ünïcödé, 中文 and emoji 🙂 (with punctuation).",
+    "short",
+    " ".join(["a long text that goes on and on"] * 150),
+)
+# For masked-LM exports: [MASK] anywhere, several per text, next to punctuation, and none.
+SAMPLE_MASKED_TEXTS = (
+    "The quick brown [MASK] jumps over the lazy dog.",
+    "[MASK] [MASK], and [MASK]!",
+    "no mask here",
+    "",
+    " ".join(["long text"] * 400) + " [MASK]",  # the [MASK] is truncated away
+    "[MASK]",
+)
+
+
+def sample_inputs(task: ServingTask, texts: tuple[str, ...] | None = None) -> dict[str, dict]:
+    """Signature name -> inputs to validate it with (texts as UTF-8 bytes)."""
+    if texts is None:
+        texts = SAMPLE_MASKED_TEXTS if task.name == "mlm" else SAMPLE_TEXTS
+    text = np.array([t.encode() for t in texts], object)
+    pair = {"text_a": text, "text_b": text[::-1].copy()}
+    inputs = {"serving_default": {"text": text}, "preprocess": {"text": text}}
+    if task.pairs:
+        inputs["text_pair"] = pair
+    if task.name == "qa":  # a question needs a context: serving_default takes the pair too
+        inputs["serving_default"] = pair
+    return inputs
+
+
+def validate(path: str | os.PathLike, task: ServingTask, texts: tuple[str, ...] | None = None,
+             tolerance: float = TOLERANCE) -> list[str]:
+    """Audits, reloads and runs the SavedModel at `path`; returns the signatures checked.
+
+    Raises ValueError describing the first failing check.
+    """
+    try:
+        model = SessionModel(path)
+    except RuntimeError as error:
+        raise ValueError(f"export validation: the TF1 session loader (as in TF Serving) "
+                         f"failed: {error}") from error
+    try:
+        try:
+            check_serving_ops(model.meta_graph.graph_def)
+        except ValueError as error:
+            raise ValueError(f"export validation: op audit failed: {error}") from error
+        inputs = sample_inputs(task, texts)
+        if set(model.signatures) != set(inputs):
+            raise ValueError(f"export validation: the SavedModel has the signatures "
+                             f"{sorted(model.signatures)}; expected {sorted(inputs)}")
+        for signature, feed in inputs.items():
+            actual = model.run(signature, feed)
+            problems = task.compare(actual, task.reference(signature, feed), tolerance)
+            if problems:
+                raise ValueError(f"export validation: signature {signature!r} does not match "
+                                 f"the Keras model: {'; '.join(problems)}")
+    finally:
+        model.close()
+    return sorted(inputs)
