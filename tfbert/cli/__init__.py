@@ -13,6 +13,8 @@ import sys
 _COMMANDS = {
     "vocab": "tfbert.cli.vocab",
     "convert": "tfbert.cli.convert",
+    "pretrain": "tfbert.cli.pretrain",
+    "finetune": "tfbert.cli.finetune",
     "export": "tfbert.cli.export",
     "serve": "tfbert.cli.serve",
     "predict": "tfbert.cli.predict",

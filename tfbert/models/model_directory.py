@@ -48,10 +48,12 @@ def task_spec(model: TaskModel) -> dict[str, Any]:
 def write_model_directory(directory: str | os.PathLike, config: BertConfig,
                           task: Mapping[str, Any], weights: Mapping[str, np.ndarray], *,
                           vocab_file: str | os.PathLike | None = None,
-                          do_lower_case: bool | None = None, overwrite: bool = False) -> Path:
+                          do_lower_case: bool | None = None, overwrite: bool = False,
+                          extra_files: Mapping[str, str] | None = None) -> Path:
     """Writes a model directory atomically: a reader sees the old one or the complete new one.
 
-    `task` is a `task_spec`; `weights` maps original BERT names to arrays.
+    `task` is a `task_spec`; `weights` maps original BERT names to arrays; `extra_files` maps
+    file names to text written alongside (e.g. training's `history.json`).
     """
     directory = Path(directory)
     if task.get("class") not in MODEL_CLASSES:
@@ -60,6 +62,10 @@ def write_model_directory(directory: str | os.PathLike, config: BertConfig,
     if directory.exists() and any(directory.iterdir()) and not overwrite:
         raise FileExistsError(f"{directory} exists and is not empty; pass overwrite=True "
                               "(`--overwrite`) to replace it.")
+    for name in extra_files or {}:
+        if Path(name).name != name or name in (CONFIG_FILE, VOCAB_FILE) or name.startswith(CHECKPOINT):
+            raise ValueError(f"`extra_files` names must be plain file names other than "
+                             f"{CONFIG_FILE}, {VOCAB_FILE} and {CHECKPOINT}.*; got {name!r}.")
     if vocab_file is not None and not Path(vocab_file).is_file():
         raise FileNotFoundError(f"Vocabulary file not found: {vocab_file}")
     directory.parent.mkdir(parents=True, exist_ok=True)
@@ -70,6 +76,8 @@ def write_model_directory(directory: str | os.PathLike, config: BertConfig,
         if vocab_file is not None:
             shutil.copyfile(vocab_file, staging / VOCAB_FILE)
         write_checkpoint(staging / CHECKPOINT, weights)
+        for name, text in (extra_files or {}).items():
+            (staging / name).write_text(text, encoding="utf-8")
         if directory.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=directory.parent))
             os.replace(directory, retired / directory.name)
@@ -85,8 +93,8 @@ def write_model_directory(directory: str | os.PathLike, config: BertConfig,
 
 def save(model: TaskModel, directory: str | os.PathLike, *,
          vocab_file: str | os.PathLike | None = None, do_lower_case: bool | None = None,
-         overwrite: bool = False) -> Path:
-    """Saves `model` as a model directory that `load` rebuilds.
+         overwrite: bool = False, extra_files: Mapping[str, str] | None = None) -> Path:
+    """Saves `model` as a model directory that `load` rebuilds (`extra_files`: name -> text).
 
     >>> import tempfile, tfbert
     >>> model = tfbert.BertClassifier(tfbert.BertConfig.preset("bert_tiny"), num_labels=3)
@@ -98,7 +106,7 @@ def save(model: TaskModel, directory: str | os.PathLike, *,
         raise TypeError(f"`model` must be a tfbert model; got {type(model).__name__}.")
     return write_model_directory(directory, model.config, task_spec(model), model_weights(model),
                                  vocab_file=vocab_file, do_lower_case=do_lower_case,
-                                 overwrite=overwrite)
+                                 overwrite=overwrite, extra_files=extra_files)
 
 
 def read_config(directory: str | os.PathLike) -> tuple[BertConfig, dict[str, Any], dict[str, Any]]:

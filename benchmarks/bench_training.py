@@ -1,0 +1,191 @@
+"""Training-pipeline benchmarks: tfbert.training vs keras-hub BertMaskedLM and HF
+BertForMaskedLM, and the scaling of multi-worker training from 1 to 2 workers on loopback.
+
+Each training candidate is a complete pipeline a user would run, with the same model sizes
+(`BertConfig.preset`), random weights, one random full-length batch repeated, dropout on:
+
+- tfbert: `BertPretrainer(next_sentence=False)` compiled by `compile_pretrainer` (global-batch
+  `MaskedLMLoss`, masked-LM accuracy) with `create_optimizer` (AdamW, weight decay without
+  LayerNorm/bias, warmup + linear decay, global-norm clipping), `fit` for a few steps per call;
+- keras-hub: `BertMaskedLM(backbone, preprocessor=None)` with its default `compile` loss and
+  weighted accuracy, Keras AdamW with `global_clipnorm=1.0` and the same schedule;
+- HF: `BertForMaskedLM` (PyTorch eager, 2 threads), AdamW, `clip_grad_norm_`, linear warmup
+  schedule, cross-entropy on the gathered masked positions.
+
+Every Keras candidate runs with XLA; on bert_tiny also without (`graph`), and the faster path
+is reported. Times are each candidate's fastest call over interleaved rounds.
+"""
+import json
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+from harness import Row, measure_interleaved, peak_matmul
+from bench_model import (HF, KERAS_HUB, OURS, _build, _features, _fastest, _hf_config,
+                         _hf_encoder_args, _keras_hub_masked_lm, _keras_inputs, _torch_tensors,
+                         forward_flops)
+
+SEQ_LENGTH = 128
+CASES = {"bert_tiny": (32, 4), "bert_base": (8, 1)}  # preset -> (batch, steps per timed call)
+LEARNING_RATE = 1e-4
+TOTAL_STEPS = 10_000  # schedule length (the benchmark runs far fewer steps)
+WARMUP_STEPS = 100
+SCALING_BATCH = 32  # per worker
+WORKER = pathlib.Path(__file__).with_name("training_worker.py")
+
+
+def _tfbert_pipeline(config, features, steps: int, jit: bool):
+    import tensorflow as tf
+
+    from tfbert import BertPretrainer
+    from tfbert.training import compile_pretrainer, create_optimizer, split_pretraining_features
+
+    model = BertPretrainer(config, next_sentence=False)
+    optimizer = create_optimizer(model, learning_rate=LEARNING_RATE, total_steps=TOTAL_STEPS,
+                                 warmup_steps=WARMUP_STEPS)
+    compile_pretrainer(model, optimizer, jit_compile=jit)
+    batch = split_pretraining_features(features, next_sentence=False)
+    dataset = tf.data.Dataset.from_tensors(batch).repeat()
+    return lambda: model.fit(dataset, steps_per_epoch=steps, shuffle=False, verbose=0)
+
+
+def _keras_hub_pipeline(config, features, steps: int, jit: bool):
+    import keras
+    import tensorflow as tf
+
+    from tfbert.training import WarmupPolynomialDecay
+
+    model = _build(_keras_hub_masked_lm, config)
+    schedule = WarmupPolynomialDecay(LEARNING_RATE, WARMUP_STEPS, TOTAL_STEPS)
+    model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01, epsilon=1e-6,
+                                                   global_clipnorm=1.0),
+                  jit_compile=jit)  # keras-hub's default loss and weighted accuracy
+    data = (_keras_inputs(KERAS_HUB, features, mlm=True), features["masked_lm_ids"],
+            features["masked_lm_weights"])
+    dataset = tf.data.Dataset.from_tensors(data).repeat()
+    return lambda: model.fit(dataset, steps_per_epoch=steps, shuffle=False, verbose=0)
+
+
+def _hf_pipeline(config, features, steps: int):
+    import torch
+    import transformers
+
+    model = transformers.BertForMaskedLM(_hf_config(config)).train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.01,
+                                  eps=1e-6)
+    scheduler = transformers.get_linear_schedule_with_warmup(optimizer, WARMUP_STEPS, TOTAL_STEPS)
+    tensors = _torch_tensors(features)
+    args = _hf_encoder_args(tensors)
+    positions = tensors["masked_lm_positions"].long()
+    labels = tensors["masked_lm_ids"].long().flatten()
+    weights = tensors["masked_lm_weights"].flatten()
+
+    def step():
+        sequence = model.bert(**args).last_hidden_state  # (B, T, H)
+        index = positions[:, :, None].expand(-1, -1, sequence.shape[-1])  # (B, P, H)
+        logits = model.cls(sequence.gather(1, index))  # (B, P, V)
+        per_token = torch.nn.functional.cross_entropy(logits.flatten(0, 1), labels,
+                                                      reduction="none")
+        loss = (per_token * weights).sum() / (weights.sum() + 1e-5)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+
+    def run_steps():
+        for _ in range(steps):
+            step()
+
+    return run_steps
+
+
+def _pipeline_row(preset: str, quick: bool) -> Row:
+    from tfbert import BertConfig
+
+    config = BertConfig.preset(preset)
+    batch, steps = CASES[preset]
+    _progress(f"training pipeline {preset} {batch}×{SEQ_LENGTH}")
+    features = _features(config, batch)
+    paths = ("XLA",) if quick or preset == "bert_base" else ("XLA", "graph")
+    candidates = {}
+    for path in paths:
+        candidates[f"{OURS}/{path}"] = _tfbert_pipeline(config, features, steps, path == "XLA")
+        candidates[f"{KERAS_HUB}/{path}"] = _keras_hub_pipeline(config, features, steps,
+                                                                path == "XLA")
+    candidates[f"{HF}/eager"] = _hf_pipeline(config, features, steps)
+    peak_fn, peak_flops = peak_matmul("float32")
+    candidates["peak/matmul"] = peak_fn
+    seconds = measure_interleaved(candidates, warmup=1, min_repeats=1 if quick else 3,
+                                  min_time_s=0.0 if quick else 30.0, statistic=min)
+    peak_gflops = peak_flops / seconds.pop("peak/matmul") / 1e9
+    # Forward + backward ≈ 3 × the forward matmul FLOPs (MLM head not counted).
+    train_flops = 3 * forward_flops(config, SEQ_LENGTH) * batch
+    rates, notes = {}, []
+    for framework in (OURS, KERAS_HUB, HF):
+        fastest, path = _fastest(seconds, framework)
+        rates[framework] = batch * steps / fastest
+        notes.append(f"{framework} {path} {train_flops * steps / fastest / 1e9 / peak_gflops:.0%}")
+    note = (f"% of float32 matmul peak ({peak_gflops:.0f} GFLOP/s), path: {', '.join(notes)}; "
+            f"AdamW + clipping + schedule, dropout on")
+    ours = rates.pop(OURS)
+    return Row("training pipeline", f"{preset} MLM {batch}×{SEQ_LENGTH}, 20 masked", "examples/s",
+               ours, rates, note)
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def _run_workers(count: int, steps_per_epoch: int) -> float:
+    """Global examples/s of the last epoch of a `count`-worker run on 127.0.0.1."""
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(count)]}
+    with tempfile.TemporaryDirectory() as work:
+        processes = []
+        for index in range(count):
+            env = {**os.environ, "TF_CONFIG": json.dumps(
+                {"cluster": cluster, "task": {"type": "worker", "index": index}})}
+            processes.append(subprocess.Popen(
+                [sys.executable, str(WORKER), "--per-worker-batch", str(SCALING_BATCH),
+                 "--steps-per-epoch", str(steps_per_epoch), "--work-dir", work],
+                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        outputs = [process.communicate(timeout=1800) for process in processes]
+    for process, (_, stderr) in zip(processes, outputs):
+        if process.returncode:
+            raise RuntimeError(f"scaling worker failed: {stderr[-1000:]}")
+    return json.loads(outputs[0][0].strip().splitlines()[-1])["examples_per_second"]
+
+
+def _scaling_row(quick: bool) -> Row:
+    steps = 5 if quick else 20
+    _progress(f"multi-worker scaling, {steps} steps per epoch")
+    one = _run_workers(1, steps)
+    two = _run_workers(2, steps)
+    return Row("multi-worker scaling", f"bert_tiny MLM+NSP {SCALING_BATCH}×{SEQ_LENGTH} per worker",
+               "examples/s", two, {"1 worker": one},
+               "2 workers vs 1, one thread each, MultiWorkerMirroredStrategy on 127.0.0.1, "
+               "tfbert.training fit; ratio = scaling (ideal ×2)")
+
+
+def _progress(message: str) -> None:
+    print(f"[bench_training] {time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
+
+
+def run(quick: bool) -> list[Row]:
+    import tensorflow as tf
+    import torch
+
+    tf.get_logger().setLevel("ERROR")
+    torch.set_num_threads(2)
+    return [_pipeline_row("bert_tiny", quick), _pipeline_row("bert_base", quick),
+            _scaling_row(quick)]
