@@ -15,8 +15,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -25,7 +23,7 @@ import tensorflow as tf
 from tfbert.export.serving_task import ServingTask
 from tfbert.export.tasks import build_task
 from tfbert.export.validation import validate
-from tfbert.models.model_directory import VOCAB_FILE, load, read_config
+from tfbert.models.model_directory import VOCAB_FILE, load, read_config, staged_directory
 
 EXTRA_DIR = "assets.extra"
 INFO_FILE = "tfbert.json"
@@ -103,23 +101,11 @@ def export_model(model_dir: str | os.PathLike, task: str, out: str | os.PathLike
     model = load(model_dir)
     serving = build_task(task, model, str(vocab_file), lower_case=lower_case,
                          seq_length=seq_length, pooling=pooling, normalize=normalize, top_k=top_k)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging.", dir=out.parent))
-    try:
+    with staged_directory(out) as staging:
         report(f"writing the SavedModel (task {task}, seq_length {seq_length})")
         _save(serving, str(vocab_file), staging)
         report("validating: op audit, TF1 session loader, signatures vs the Keras model")
         signatures = validate(staging, serving)
         _write_extra(serving, staging, signatures)
-        if out.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            os.replace(out, retired / out.name)
-            os.replace(staging, out)
-            shutil.rmtree(retired)
-        else:
-            os.replace(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     report(f"exported {out}: signatures {', '.join(signatures)}")
     return out

@@ -6,12 +6,13 @@ model class and its arguments), `vocab.txt` when known, and the weights as the T
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 
@@ -45,6 +46,27 @@ def task_spec(model: TaskModel) -> dict[str, Any]:
     return {"class": type(model).__name__, **args}
 
 
+@contextlib.contextmanager
+def staged_directory(directory: Path) -> Iterator[Path]:
+    """An empty staging directory beside `directory`, to fill; when the block ends without an
+    error it replaces `directory` (a reader sees the old one or the complete new one), else it
+    is removed and `directory` is untouched."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.staging.", dir=directory.parent))
+    try:
+        yield staging
+        if directory.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=directory.parent))
+            os.replace(directory, retired / directory.name)
+            os.replace(staging, directory)
+            shutil.rmtree(retired)
+        else:
+            os.replace(staging, directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
 def write_model_directory(directory: str | os.PathLike, config: BertConfig,
                           task: Mapping[str, Any], weights: Mapping[str, np.ndarray], *,
                           vocab_file: str | os.PathLike | None = None,
@@ -68,9 +90,7 @@ def write_model_directory(directory: str | os.PathLike, config: BertConfig,
                              f"{CONFIG_FILE}, {VOCAB_FILE} and {CHECKPOINT}.*; got {name!r}.")
     if vocab_file is not None and not Path(vocab_file).is_file():
         raise FileNotFoundError(f"Vocabulary file not found: {vocab_file}")
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    try:
+    with staged_directory(directory) as staging:
         values = {**config.to_dict(), "do_lower_case": do_lower_case, "task": dict(task)}
         (staging / CONFIG_FILE).write_text(json.dumps(values, indent=2) + "\n", encoding="utf-8")
         if vocab_file is not None:
@@ -78,16 +98,6 @@ def write_model_directory(directory: str | os.PathLike, config: BertConfig,
         write_checkpoint(staging / CHECKPOINT, weights)
         for name, text in (extra_files or {}).items():
             (staging / name).write_text(text, encoding="utf-8")
-        if directory.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=directory.parent))
-            os.replace(directory, retired / directory.name)
-            os.replace(staging, directory)
-            shutil.rmtree(retired)
-        else:
-            os.replace(staging, directory)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return directory
 
 

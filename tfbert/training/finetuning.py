@@ -15,7 +15,6 @@ from tfbert.models.model_directory import CHECKPOINT, VOCAB_FILE, read_config, s
 from tfbert.text import BertPreprocessor, BertTokenizer
 from tfbert.training.classification_data import (LabelledText, label_vocabulary,
                                                  read_labelled_text)
-from tfbert.training.optimizers import create_optimizer
 from tfbert.training.options import TrainingOptions
 from tfbert.training.strategy import is_chief, make_strategy
 from tfbert.training.trainer import fit_model, finish
@@ -101,11 +100,7 @@ def finetune(*, model_dir: str | os.PathLike, train_file: str | os.PathLike,
         model = BertClassifier(config, num_labels=len(labels), labels=labels,
                                dtype=options.dtype)
         assign_weights(model, weights, allow_missing=("classifier/",))
-        optimizer = create_optimizer(
-            model, name=options.optimizer, learning_rate=options.learning_rate,
-            total_steps=total_steps, warmup_steps=options.resolved_warmup_steps(total_steps),
-            end_learning_rate=options.end_learning_rate, power=options.decay_power,
-            weight_decay=options.weight_decay, clipnorm=options.clipnorm)
+        optimizer = options.create_optimizer(model, total_steps)
         compile_classifier(model, optimizer, jit_compile=options.resolved_jit_compile(),
                            steps_per_execution=options.steps_per_execution)
     preprocessor = BertPreprocessor(BertTokenizer(str(vocab_file), lower_case=lower_case),

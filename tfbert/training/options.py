@@ -6,7 +6,9 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from tfbert.training.optimizers import OPTIMIZERS
+import keras
+
+from tfbert.training.optimizers import OPTIMIZERS, create_optimizer
 from tfbert.training.strategy import STRATEGIES
 
 DTYPES = ("float32", "mixed_bfloat16", "mixed_float16")
@@ -67,6 +69,14 @@ class TrainingOptions:
 
     def resolved_warmup_steps(self, total_steps: int) -> int:
         return total_steps // 10 if self.warmup_steps is None else self.warmup_steps
+
+    def create_optimizer(self, model: keras.Model, total_steps: int) -> keras.optimizers.Optimizer:
+        """The optimizer these options describe, with its schedule over `total_steps`."""
+        return create_optimizer(
+            model, name=self.optimizer, learning_rate=self.learning_rate,
+            total_steps=total_steps, warmup_steps=self.resolved_warmup_steps(total_steps),
+            end_learning_rate=self.end_learning_rate, power=self.decay_power,
+            weight_decay=self.weight_decay, clipnorm=self.clipnorm)
 
     @staticmethod
     def add_arguments(parser: argparse.ArgumentParser) -> None:

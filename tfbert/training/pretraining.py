@@ -15,7 +15,6 @@ from tfbert.models import FEATURES, BertPretrainer
 from tfbert.models.checkpoint import assign_weights, read_checkpoint
 from tfbert.models.model_directory import CHECKPOINT, read_config, save
 from tfbert.training.losses import MaskedLMLoss
-from tfbert.training.optimizers import create_optimizer
 from tfbert.training.options import TrainingOptions
 from tfbert.training.strategy import is_chief, make_strategy
 from tfbert.training.trainer import fit_model, finish
@@ -116,11 +115,7 @@ def pretrain(*, corpus: Sequence[str] = (), records: Sequence[str] = (), vocab_f
         if init is not None:
             # An encoder-only directory (e.g. a converted Google BERT) leaves fresh heads.
             assign_weights(model, read_checkpoint(Path(init) / CHECKPOINT), allow_missing=("cls/",))
-        optimizer = create_optimizer(
-            model, name=options.optimizer, learning_rate=options.learning_rate,
-            total_steps=steps, warmup_steps=options.resolved_warmup_steps(steps),
-            end_learning_rate=options.end_learning_rate, power=options.decay_power,
-            weight_decay=options.weight_decay, clipnorm=options.clipnorm)
+        optimizer = options.create_optimizer(model, steps)
         compile_pretrainer(model, optimizer, jit_compile=options.resolved_jit_compile(),
                            steps_per_execution=options.steps_per_execution)
 
