@@ -1,7 +1,6 @@
 """Fine-tuning a classifier with `model.fit`, from any model directory."""
 from __future__ import annotations
 
-import functools
 import json
 import os
 from pathlib import Path
@@ -37,7 +36,7 @@ def classification_dataset(examples: LabelledText, labels: list[str], preprocess
                            BertPreprocessor, batch_size: int) -> tf.data.Dataset:
     """Batches of `(features, {"logits": label_ids})`, tokenized in the graph."""
     dataset = tf.data.Dataset.from_tensor_slices(_rows(examples, labels)).batch(batch_size)
-    return dataset.map(functools.partial(_encode, preprocessor=preprocessor),
+    return dataset.map(lambda batch: _encode(batch, preprocessor),
                        num_parallel_calls=tf.data.AUTOTUNE)
 
 
@@ -114,8 +113,10 @@ def finetune(*, model_dir: str | os.PathLike, train_file: str | os.PathLike,
         indices = indices.shuffle(len(train), seed=options.seed, reshuffle_each_iteration=True)
         rows = _rows(train, labels)
         batches = indices.repeat().batch(per_replica, drop_remainder=True)
-        batches = batches.map(functools.partial(_gather, rows=rows))
-        return batches.map(functools.partial(_encode, preprocessor=preprocessor),
+        # Lambdas, not functools.partial: after pretraining in the same process (the demo),
+        # autograph ran the converted `_encode` for a partial of `_gather` here.
+        batches = batches.map(lambda batch_indices: _gather(batch_indices, rows))
+        return batches.map(lambda batch: _encode(batch, preprocessor),
                            num_parallel_calls=tf.data.AUTOTUNE)
 
     validation = (classification_dataset(evaluation, labels, preprocessor, batch_size)
