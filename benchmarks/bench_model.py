@@ -290,6 +290,29 @@ def _keras_train(framework: str, model, features: dict[str, np.ndarray], jit: bo
         dataset, steps_per_epoch=TRAIN_STEPS_PER_CALL, shuffle=False, verbose=0)
 
 
+def hf_masked_lm_loss(model, features: dict[str, np.ndarray]) -> Callable[[], object]:
+    """A closure computing HF `BertForMaskedLM`'s loss as original BERT does: cross-entropy on
+    the gathered masked positions, weighted by `masked_lm_weights`, over (sum of weights +
+    1e-5)."""
+    import torch
+
+    tensors = _torch_tensors(features)
+    args = _hf_encoder_args(tensors)
+    positions = tensors["masked_lm_positions"].long()
+    labels = tensors["masked_lm_ids"].long().flatten()
+    weights = tensors["masked_lm_weights"].flatten()
+
+    def loss():
+        sequence = model.bert(**args).last_hidden_state  # (B, T, H)
+        index = positions[:, :, None].expand(-1, -1, sequence.shape[-1])  # (B, P, H)
+        logits = model.cls(sequence.gather(1, index))  # (B, P, V)
+        per_token = torch.nn.functional.cross_entropy(
+            logits.flatten(0, 1), labels, reduction="none")  # (B*P,)
+        return (per_token * weights).sum() / (weights.sum() + 1e-5)
+
+    return loss
+
+
 def _torch_train(config, features: dict[str, np.ndarray]) -> Fn:
     """TRAIN_STEPS_PER_CALL AdamW steps of HF `BertForMaskedLM`, loss on the masked positions."""
     import torch
@@ -297,19 +320,10 @@ def _torch_train(config, features: dict[str, np.ndarray]) -> Fn:
 
     model = transformers.BertForMaskedLM(_hf_config(config)).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE)
-    tensors = _torch_tensors(features)
-    args = _hf_encoder_args(tensors)
-    positions = tensors["masked_lm_positions"].long()
-    labels = tensors["masked_lm_ids"].long().flatten()
-    weights = tensors["masked_lm_weights"].flatten()
+    masked_lm_loss = hf_masked_lm_loss(model, features)
 
     def step():
-        sequence = model.bert(**args).last_hidden_state  # (B, T, H)
-        index = positions[:, :, None].expand(-1, -1, sequence.shape[-1])  # (B, P, H)
-        logits = model.cls(sequence.gather(1, index))  # (B, P, V)
-        per_token = torch.nn.functional.cross_entropy(
-            logits.flatten(0, 1), labels, reduction="none")  # (B*P,)
-        loss = (per_token * weights).sum() / weights.sum()
+        loss = masked_lm_loss()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

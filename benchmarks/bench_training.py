@@ -26,8 +26,7 @@ import time
 
 from harness import Row, measure_interleaved, peak_matmul
 from bench_model import (HF, KERAS_HUB, OURS, _build, _features, _fastest, _hf_config,
-                         _hf_encoder_args, _keras_hub_masked_lm, _keras_inputs, _torch_tensors,
-                         forward_flops)
+                         _keras_hub_masked_lm, _keras_inputs, forward_flops, hf_masked_lm_loss)
 
 SEQ_LENGTH = 128
 CASES = {"bert_tiny": (32, 4), "bert_base": (8, 1)}  # preset -> (batch, steps per timed call)
@@ -78,19 +77,10 @@ def _hf_pipeline(config, features, steps: int):
     optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.01,
                                   eps=1e-6)
     scheduler = transformers.get_linear_schedule_with_warmup(optimizer, WARMUP_STEPS, TOTAL_STEPS)
-    tensors = _torch_tensors(features)
-    args = _hf_encoder_args(tensors)
-    positions = tensors["masked_lm_positions"].long()
-    labels = tensors["masked_lm_ids"].long().flatten()
-    weights = tensors["masked_lm_weights"].flatten()
+    masked_lm_loss = hf_masked_lm_loss(model, features)
 
     def step():
-        sequence = model.bert(**args).last_hidden_state  # (B, T, H)
-        index = positions[:, :, None].expand(-1, -1, sequence.shape[-1])  # (B, P, H)
-        logits = model.cls(sequence.gather(1, index))  # (B, P, V)
-        per_token = torch.nn.functional.cross_entropy(logits.flatten(0, 1), labels,
-                                                      reduction="none")
-        loss = (per_token * weights).sum() / (weights.sum() + 1e-5)
+        loss = masked_lm_loss()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
