@@ -23,7 +23,7 @@ import tensorflow as tf
 from tfbert.export.serving_task import ServingTask
 from tfbert.export.tasks import build_task
 from tfbert.export.validation import validate
-from tfbert.models.model_directory import VOCAB_FILE, load, read_config, staged_directory
+from tfbert.models.model_directory import load, read_config, staged_directory, vocabulary
 
 EXTRA_DIR = "assets.extra"
 INFO_FILE = "tfbert.json"
@@ -90,12 +90,9 @@ def export_model(model_dir: str | os.PathLike, task: str, out: str | os.PathLike
     """
     out = _version_directory(out, overwrite)
     report = progress or (lambda message: None)
-    config, _, extras = read_config(model_dir)
-    vocab_file = Path(model_dir) / VOCAB_FILE
-    if not vocab_file.is_file():
-        raise FileNotFoundError(f"{model_dir} has no {VOCAB_FILE}; a raw-text export needs the "
-                                "model's vocabulary in its model directory")
-    lower_case = True if extras["do_lower_case"] is None else bool(extras["do_lower_case"])
+    config = read_config(model_dir)[0]
+    vocab_file, lower_case = vocabulary(
+        model_dir, "a raw-text export needs the model's vocabulary in its model directory")
     seq_length = config.max_position_embeddings if seq_length is None else seq_length
     report(f"loading {model_dir}")
     model = load(model_dir)

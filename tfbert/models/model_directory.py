@@ -130,6 +130,16 @@ def read_config(directory: str | os.PathLike) -> tuple[BertConfig, dict[str, Any
     return BertConfig.from_dict(values), dict(task), extras
 
 
+def vocabulary(directory: str | os.PathLike, purpose: str) -> tuple[Path, bool]:
+    """The model directory's `vocab.txt` and whether to lower-case (uncased when config.json
+    does not say); `purpose` completes the error raised when the vocabulary is missing."""
+    vocab_file = Path(directory) / VOCAB_FILE
+    if not vocab_file.is_file():
+        raise FileNotFoundError(f"{directory} has no {VOCAB_FILE}; {purpose}")
+    do_lower_case = read_config(directory)[2]["do_lower_case"]
+    return vocab_file, True if do_lower_case is None else bool(do_lower_case)
+
+
 def build_model(config: BertConfig, task: Mapping[str, Any], dtype: str | None = None) -> TaskModel:
     """Builds (untrained) the model a task spec describes."""
     args = dict(task)

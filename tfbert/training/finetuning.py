@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from tfbert.models import BertClassifier
 from tfbert.models.checkpoint import assign_weights, read_checkpoint
-from tfbert.models.model_directory import CHECKPOINT, VOCAB_FILE, read_config, save
+from tfbert.models.model_directory import CHECKPOINT, read_config, save, vocabulary
 from tfbert.text import BertPreprocessor, BertTokenizer
 from tfbert.training.classification_data import (LabelledText, label_vocabulary,
                                                  read_labelled_text)
@@ -68,12 +68,9 @@ def finetune(*, model_dir: str | os.PathLike, train_file: str | os.PathLike,
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise FileExistsError(f"{out} exists and is not empty; pass overwrite=True "
                               "(`--overwrite`) to replace it.")
-    config, source_task, extras = read_config(model_dir)
-    vocab_file = Path(model_dir) / VOCAB_FILE
-    if not vocab_file.is_file():
-        raise FileNotFoundError(f"{model_dir} has no {VOCAB_FILE}; fine-tuning tokenizes with "
-                                "the model's vocabulary.")
-    lower_case = True if extras["do_lower_case"] is None else bool(extras["do_lower_case"])
+    config, source_task, _ = read_config(model_dir)
+    vocab_file, lower_case = vocabulary(model_dir,
+                                        "fine-tuning tokenizes with the model's vocabulary.")
     columns = dict(text_column=text_column, text_pair_column=text_pair_column,
                    label_column=label_column)
     train = read_labelled_text(train_file, **columns)
