@@ -1,8 +1,9 @@
 """One worker of the scaling benchmark (`bench_training.py` starts 1 or 2 of these).
 
-Trains bert_tiny (MLM + NSP) with the tfbert.training pipeline on random full-length batches,
-single-threaded, under MultiWorkerMirroredStrategy (TF_CONFIG set by the caller), and prints the
-examples/s of its last epoch as JSON.
+Trains bert_tiny (MLM + NSP) with the tfbert.training pipeline on random full-length batches, on
+one thread (one op at a time, each op single-threaded), under MultiWorkerMirroredStrategy
+(TF_CONFIG set by the caller), and prints the examples/s of its last epoch as JSON. The CPU
+allocator is the `tfbert` command line's unless TF_CPU_ALLOCATOR_USE_BFC says otherwise.
 """
 import argparse
 import json
@@ -26,8 +27,11 @@ def main() -> None:
     import numpy as np
     import tensorflow as tf
 
+    from tfbert.runtime import use_caching_cpu_allocator
+
+    use_caching_cpu_allocator()
     tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf.config.threading.set_inter_op_parallelism_threads(2)  # room for collectives to overlap
+    tf.config.threading.set_inter_op_parallelism_threads(1)
     from tfbert import BertConfig, BertPretrainer
     from tfbert.training import (compile_pretrainer, create_optimizer, fit_model, make_strategy,
                                  split_pretraining_features)

@@ -1,4 +1,5 @@
-"""Shared pytest set-up: quiet TensorFlow, the `slow` marker, a clean dtype policy per test."""
+"""Shared pytest set-up: quiet TensorFlow, the allocator of the `tfbert` command line, the
+`slow` marker, a clean dtype policy per test."""
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -6,6 +7,11 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import keras  # noqa: E402
 import pytest  # noqa: E402
+
+from tfbert.runtime import use_caching_cpu_allocator  # noqa: E402
+
+# The tests, and the `tfbert` processes they start, run on the allocator users' commands get.
+use_caching_cpu_allocator()
 
 
 def pytest_configure(config):

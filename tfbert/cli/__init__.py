@@ -9,6 +9,8 @@ import argparse
 import importlib
 import sys
 
+from tfbert.runtime import use_caching_cpu_allocator
+
 # Sub-command name -> module in tfbert.cli that implements it.
 _COMMANDS = {
     "vocab": "tfbert.cli.vocab",
@@ -34,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Runs the command line; returns the process exit code."""
+    use_caching_cpu_allocator()  # before any TF op; set TF_CPU_ALLOCATOR_USE_BFC=false to opt out
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) or 0
