@@ -10,6 +10,10 @@ _EXAMPLE = """example:
   python -c "import tfbert; print(tfbert.load('./models/bert_base').summary())"
 
 sources:
+  garden     a TF Model Garden (tf-models-official) TF2 checkpoint: a folder (latest checkpoint,
+             or bert_model.ckpt; bert_config.json and vocab.txt used if present) or a prefix
+             such as run/ckpt-10000; a BertEncoder, BertPretrainerV2, BertClassifier or
+             BertSpanLabeler, wherever it sits in the checkpoint
   google     an original Google BERT folder: bert_config.json, vocab.txt, bert_model.ckpt
              (or an --output_dir of run_classifier.py / run_squad.py: latest model.ckpt-N)
   hf         an HF transformers folder (save_pretrained): config.json, model.safetensors
@@ -26,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=_EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--from", dest="source_format", required=True, choices=sorted(READERS),
                         help="format of SRC")
-    parser.add_argument("source", metavar="SRC", help="the folder to convert")
+    parser.add_argument("source", metavar="SRC", help="the folder (or checkpoint) to convert")
     parser.add_argument("--out", required=True, help="model directory to write")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace --out if it exists (atomically)")
@@ -41,4 +45,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {path}: {task}, {config.num_hidden_layers} layers, hidden {config.hidden_size}, "
           f"{sum(w.size for w in converted.weights.values()):,} parameters"
           + ("" if converted.vocab_file else " (no vocab.txt in the source)"))
+    for note in converted.notes:
+        print(f"note: {note}")
     return 0

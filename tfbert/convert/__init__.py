@@ -3,12 +3,14 @@
 Each reader returns a `ConvertedModel` whose `save(directory)` writes the model directory.
 """
 from tfbert.convert.converted import ConvertedModel
+from tfbert.convert.garden import read_garden
 from tfbert.convert.google import read_google
 from tfbert.convert.hf import read_hf
 from tfbert.convert.keras_hub import from_keras_hub_backbone, read_keras_hub
 
 # `tfbert convert --from NAME` -> reader of a source path.
-READERS = {"google": read_google, "hf": read_hf, "keras-hub": read_keras_hub}
+READERS = {"garden": read_garden, "google": read_google, "hf": read_hf,
+           "keras-hub": read_keras_hub}
 
-__all__ = ["ConvertedModel", "READERS", "from_keras_hub_backbone", "read_google", "read_hf",
-           "read_keras_hub"]
+__all__ = ["ConvertedModel", "READERS", "from_keras_hub_backbone", "read_garden", "read_google",
+           "read_hf", "read_keras_hub"]

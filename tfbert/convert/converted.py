@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from tfbert.config import BertConfig
-from tfbert.models.model_directory import write_model_directory
+from tfbert.models.model_directory import build_model, write_model_directory
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,9 +22,48 @@ class ConvertedModel:
     weights: dict[str, np.ndarray]
     vocab_file: Path | None = None
     do_lower_case: bool | None = None
+    notes: tuple[str, ...] = ()  # what the source had that the conversion left out
 
     def save(self, directory: str | os.PathLike, overwrite: bool = False) -> Path:
         """Writes the model directory (atomically); `tfbert.load` rebuilds it."""
         return write_model_directory(directory, self.config, self.task, self.weights,
                                      vocab_file=self.vocab_file,
                                      do_lower_case=self.do_lower_case, overwrite=overwrite)
+
+
+def match_model(config: BertConfig, task: dict[str, Any], tensors: dict[str, np.ndarray],
+                source: object) -> dict[str, np.ndarray]:
+    """`tensors` checked against the model `config` and `task` describe, as float32: every
+    variable present with its shape, nothing left over. Errors name `source` and the variable.
+    """
+    model = build_model(config, task)
+    tensors, weights = dict(tensors), {}
+    for variable in model.weights:
+        if variable.path not in tensors:
+            raise ValueError(f"{source}: the checkpoint has no {variable.path!r}, which a "
+                             f"{task['class']} needs.")
+        tensor = np.asarray(tensors.pop(variable.path))
+        if tuple(tensor.shape) != tuple(variable.shape):
+            raise ValueError(f"{source}: {variable.path} has shape {tuple(tensor.shape)} in "
+                             f"the checkpoint but {tuple(variable.shape)} in the config.")
+        weights[variable.path] = tensor.astype(np.float32)
+    if tensors:
+        raise ValueError(f"{source}: {len(tensors)} checkpoint variable(s) have no place in "
+                         f"a tfbert {task['class']}, e.g. {sorted(tensors)[:5]}.")
+    return weights
+
+
+def read_original_config(path: Path) -> BertConfig:
+    """An original-style `bert_config.json` (Google BERT, Model Garden), whose `gelu` is the
+    tanh approximation: it becomes `gelu_new`."""
+    values = json.loads(path.read_text(encoding="utf-8"))
+    if values.get("hidden_act") == "gelu":
+        values["hidden_act"] = "gelu_new"
+    return BertConfig.from_dict(values)
+
+
+def vocab_is_uncased(vocab: Path) -> bool:
+    """Whether a vocabulary is uncased: no token but the [SPECIAL] ones has upper-case letters."""
+    tokens = vocab.read_text(encoding="utf-8").split("\n")
+    return not any(token != token.lower() for token in tokens
+                   if not (token.startswith("[") and token.endswith("]")))

@@ -6,7 +6,6 @@ module only finds the checkpoint, drops optimizer state, and recognises the head
 """
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -14,10 +13,9 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from tfbert.config import BertConfig
-from tfbert.convert.converted import ConvertedModel
+from tfbert.convert.converted import (ConvertedModel, match_model, read_original_config,
+                                      vocab_is_uncased)
 from tfbert.models.checkpoint import read_checkpoint
-from tfbert.models.model_directory import build_model
 
 # Training state in original checkpoints: Adam slots of every variable, and the step counter.
 _TRAINING_STATE = re.compile(r"(/adam_[mv]$)|(^global_step$)")
@@ -42,31 +40,15 @@ def read_google(directory: str | Path) -> ConvertedModel:
     if not config_path.is_file():
         raise FileNotFoundError(
             f"{directory} is not a Google BERT folder: bert_config.json is missing.")
-    values = json.loads(config_path.read_text(encoding="utf-8"))
-    if values.get("hidden_act") == "gelu":
-        values["hidden_act"] = "gelu_new"
-    config = BertConfig.from_dict(values)
+    config = read_original_config(config_path)
     tensors = {name: value for name, value in read_checkpoint(_checkpoint(directory)).items()
                if not _TRAINING_STATE.search(name)}
     tensors, task = _task(tensors)
 
-    model = build_model(config, task)
-    weights = {}
-    for variable in model.weights:
-        if variable.path not in tensors:
-            raise ValueError(f"{directory}: the checkpoint has no {variable.path!r}, which a "
-                             f"{task['class']} needs.")
-        tensor = tensors.pop(variable.path)
-        if tuple(tensor.shape) != tuple(variable.shape):
-            raise ValueError(f"{directory}: {variable.path} has shape {tuple(tensor.shape)} in "
-                             f"the checkpoint but {tuple(variable.shape)} in bert_config.json.")
-        weights[variable.path] = tensor.astype(np.float32)
-    if tensors:
-        raise ValueError(f"{directory}: {len(tensors)} checkpoint variable(s) have no place in "
-                         f"a tfbert {task['class']}, e.g. {sorted(tensors)[:5]}.")
+    weights = match_model(config, task, tensors, directory)
     vocab = directory / "vocab.txt"
     return ConvertedModel(config, task, weights, vocab if vocab.is_file() else None,
-                          _lower_case(vocab) if vocab.is_file() else None)
+                          vocab_is_uncased(vocab) if vocab.is_file() else None)
 
 
 def _checkpoint(directory: Path) -> Path:
@@ -97,8 +79,3 @@ def _task(tensors: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[s
                          "next_sentence": "cls/seq_relationship/output_weights" in tensors}
     return tensors, {"class": "BertEncoder"}
 
-
-def _lower_case(vocab: Path) -> bool:
-    tokens = vocab.read_text(encoding="utf-8").split("\n")
-    return not any(token != token.lower() for token in tokens
-                   if not (token.startswith("[") and token.endswith("]")))
