@@ -65,3 +65,11 @@ def test_export_serve_predict_end_to_end(served, classifier_dir):
     np.testing.assert_allclose(outputs["logits"], expected["logits"], atol=1e-5)
     assert list(outputs["label"]) == list(expected["label"])
     assert sorted(metadata) == ["preprocess", "serving_default", "text_pair"]
+
+
+def test_a_bad_version_policy_is_refused_before_serving(tmp_path, capsys):
+    from tfbert.cli import main
+
+    assert main(["serve", "--model-base-path", str(tmp_path), "--model-name", "m",
+                 "--version-policy", "newest"]) == 2
+    assert "bad version policy 'newest'" in capsys.readouterr().err

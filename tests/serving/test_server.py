@@ -179,14 +179,16 @@ def test_new_versions_are_served_without_restart(server, client, base_path, clas
     (base_path / ".2.staging").mkdir()  # hidden directories are never versions
     shutil.copytree(embed, base_path / "2")
     try:
-        _wait_for(lambda: server.versions.versions == [1, 2])
-        assert list(client.predict(["a"])) == ["embedding"]  # the latest serves by default
-        pinned = PredictionClient(client.server, MODEL, timeout=60, version=1)
-        assert "label" in pinned.predict(["a"])
-        pinned.close()
+        # As TF Serving by default: the new version replaces the old one.
+        _wait_for(lambda: server.versions.versions == [2])
+        assert list(client.predict(["a"])) == ["embedding"]
+        with PredictionClient(client.server, MODEL, timeout=60, version=1) as pinned:
+            with pytest.raises(ServingError, match="version 1 is not loaded") as error:
+                pinned.predict(["a"])
+            assert error.value.code == grpc.StatusCode.NOT_FOUND
     finally:
         shutil.rmtree(base_path / "2")
-    _wait_for(lambda: server.versions.versions == [1])
+    _wait_for(lambda: server.versions.versions == [1])  # the latest again
     assert "label" in client.predict(["a"])
 
 

@@ -9,8 +9,10 @@ _EXAMPLE = """example:
 
 Serves Predict, GetModelMetadata and (for classification exports) Classify for the model whose
 versions are the integer directories of --model-base-path, each loaded through the TF1 session
-loader as TF Serving does. The latest version answers unless a request names one; new version
-directories are picked up without a restart. For production, run tensorflow_model_server (the
+loader as TF Serving does. As in TF Serving, only the latest version is served unless
+--version-policy says otherwise (all, latest:N, specific:1,3); a request without a version gets the
+latest loaded one. New version directories are picked up without a restart; the old version is
+unloaded once the new one is loaded (a broken new export leaves the old one serving). For production, run tensorflow_model_server (the
 tensorflow/serving docker image) on the same directory: see README, "Export and serving".
 """
 
@@ -30,16 +32,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="address to listen on (default 0.0.0.0; 127.0.0.1 for local only)")
     parser.add_argument("--poll-seconds", type=float, default=1.0,
                         help="how often to look for new versions (default 1; 0 never)")
+    parser.add_argument("--version-policy", default="latest",
+                        help="versions to serve: latest (default), latest:N, all, or "
+                             "specific:V1,V2 (TF Serving's model_version_policy)")
     parser.add_argument("--threads", type=int, default=8,
                         help="requests handled concurrently (default 8)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from tfbert.serving import ModelServer
+    from tfbert.serving import ModelServer, VersionPolicy
 
     server = ModelServer(args.model_base_path, args.model_name, port=args.port, host=args.host,
-                         poll_seconds=args.poll_seconds, max_workers=args.threads)
+                         poll_seconds=args.poll_seconds, max_workers=args.threads,
+                         version_policy=VersionPolicy.parse(args.version_policy))
     print(f"serving model {args.model_name!r} (versions {server.versions.versions}) from "
           f"{args.model_base_path} on {args.host}:{server.port}; Ctrl-C stops", flush=True)
     try:

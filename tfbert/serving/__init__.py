@@ -5,8 +5,8 @@
 model, loading versions the way TF Serving does.
 """
 from tfbert.serving.client import PredictionClient, ServingError
-from tfbert.serving.model_versions import ModelVersions, VersionNotFoundError
+from tfbert.serving.model_versions import ModelVersions, VersionNotFoundError, VersionPolicy
 from tfbert.serving.server import ModelServer
 
 __all__ = ["ModelServer", "ModelVersions", "PredictionClient", "ServingError",
-           "VersionNotFoundError"]
+           "VersionNotFoundError", "VersionPolicy"]

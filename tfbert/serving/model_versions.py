@@ -1,10 +1,13 @@
 """`ModelVersions`: the versions of one model under a base path, loaded and kept up to date.
 
 Like TF Serving's file-system source: every directory of `base_path` whose name is an integer
-is a version; each is loaded through the TF1 session loader (`SessionModel`); a poller thread
-rescans every `poll_seconds`, loads new versions and unloads removed ones, so a new export is
-served without a restart. Hidden directories (the exporter's staging area) are never versions.
-A version that fails to load is reported once and skipped until its directory changes.
+is a version; a `VersionPolicy` (TF Serving's `model_version_policy`; by default the latest
+one) picks the versions to serve; each is loaded through the TF1 session loader
+(`SessionModel`); a poller thread rescans every `poll_seconds`, so a new export is served without
+a restart. Hidden directories (the exporter's staging area) are never versions. A version that
+fails to load is reported once and skipped until its directory changes. As in TF Serving, a
+version that the policy no longer wants is unloaded only once a version it wants is loaded: a
+broken new export leaves the old one serving.
 
 >>> import os, tempfile
 >>> base = tempfile.mkdtemp()
@@ -16,12 +19,13 @@ A version that fails to load is reported once and skipped until its directory ch
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import sys
 import threading
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 from tfbert.export.session_model import SessionModel
 
@@ -30,6 +34,65 @@ _VERSION = re.compile(r"[0-9]+")
 
 class VersionNotFoundError(LookupError):
     """The requested version (or any version) is not loaded."""
+
+
+@dataclasses.dataclass(frozen=True)
+class VersionPolicy:
+    """Which versions to serve: the `count` latest (`latest`), every one (`all`) or the listed
+    `versions` (`specific`), as TF Serving's `model_version_policy`.
+
+    >>> policy = VersionPolicy.parse("latest:2")
+    >>> sorted(policy.select([1, 2, 3])), str(policy)
+    ([2, 3], 'latest:2')
+    >>> sorted(VersionPolicy.parse("specific:1,3").select([1, 2]))
+    [1]
+    """
+
+    kind: str = "latest"
+    count: int = 1
+    versions: tuple[int, ...] = ()
+
+    def __post_init__(self):
+        if self.kind not in ("latest", "all", "specific"):
+            raise ValueError(f"version policy must be latest, all or specific; got {self.kind!r}")
+        if self.kind == "latest" and self.count < 1:
+            raise ValueError(f"`latest` must serve at least 1 version; got {self.count}")
+        if self.kind == "specific" and not self.versions:
+            raise ValueError("`specific` needs at least one version number")
+
+    @classmethod
+    def parse(cls, text: str) -> VersionPolicy:
+        """`latest`, `latest:N`, `all` or `specific:V1,V2,...`."""
+        kind, _, argument = text.strip().partition(":")
+        try:
+            if kind == "latest":
+                return cls("latest", int(argument) if argument else 1)
+            if kind == "specific":
+                return cls("specific", versions=tuple(sorted(
+                    {int(v) for v in argument.split(",") if v.strip()})))
+        except ValueError:
+            raise ValueError(f"bad version policy {text!r}: expected latest, latest:N, all or "
+                             "specific:V1,V2,... with integers") from None
+        if kind == "all" and not argument:
+            return cls("all")
+        raise ValueError(f"bad version policy {text!r}: expected latest, latest:N, all or "
+                         "specific:V1,V2,...")
+
+    def select(self, available: Iterable[int]) -> set[int]:
+        """The versions of `available` this policy serves."""
+        available = sorted(available)
+        if self.kind == "latest":
+            return set(available[-self.count:])
+        if self.kind == "specific":
+            return set(available) & set(self.versions)
+        return set(available)
+
+    def __str__(self) -> str:
+        if self.kind == "latest":
+            return f"latest:{self.count}"
+        if self.kind == "specific":
+            return "specific:" + ",".join(map(str, self.versions))
+        return "all"
 
 
 def _scan(base_path: Path) -> dict[int, tuple[Path, float]]:
@@ -50,13 +113,15 @@ class ModelVersions:
     """
 
     def __init__(self, base_path: str | os.PathLike, poll_seconds: float = 1.0,
-                 log: Callable[[str], None] | None = None):
+                 log: Callable[[str], None] | None = None,
+                 policy: VersionPolicy = VersionPolicy()):
         if poll_seconds < 0:
             raise ValueError(f"`poll_seconds` must be >= 0; got {poll_seconds!r}")
         self.base_path = Path(base_path)
         if not self.base_path.is_dir():
             raise FileNotFoundError(f"`base_path` is not a directory: {self.base_path}")
         self.poll_seconds = poll_seconds
+        self.policy = policy
         self._log = log or (lambda line: print(line, file=sys.stderr, flush=True))
         self._models: dict[int, SessionModel] = {}
         self._loaded_mtime: dict[int, float] = {}
@@ -82,7 +147,7 @@ class ModelVersions:
             if not self._models:
                 raise VersionNotFoundError(
                     f"no version of the model is loaded; expected integer version directories "
-                    f"with a saved_model.pb in {self.base_path}")
+                    f"with a saved_model.pb in {self.base_path} (version policy {self.policy})")
             if version is None:
                 version = max(self._models)
             if version not in self._models:
@@ -91,9 +156,12 @@ class ModelVersions:
             return version, self._models[version]
 
     def refresh(self) -> None:
-        """Loads new (or rewritten) versions and unloads removed ones."""
+        """Loads the versions the policy wants that are new (or rewritten), then unloads the
+        ones it no longer wants (once one it wants is loaded) and the removed ones."""
         found = _scan(self.base_path)
-        for version, (path, mtime) in sorted(found.items()):
+        wanted = self.policy.select(found)
+        for version in sorted(wanted):
+            path, mtime = found[version]
             if self._loaded_mtime.get(version) == mtime or self._failed.get(version) == mtime:
                 continue
             try:
@@ -110,12 +178,18 @@ class ModelVersions:
                 old.close()
             self._log(f"loaded version {version} from {path} "
                       f"(signatures: {', '.join(sorted(model.signatures))})")
-        for version in set(self._models) - set(found):
+        with self._lock:
+            loaded = set(self._models)
+        for version in sorted(loaded - wanted):
+            if version in found and not loaded & wanted:
+                continue  # nothing the policy wants is up yet: keep serving this one
             with self._lock:
                 model = self._models.pop(version)
                 self._loaded_mtime.pop(version)
             model.close()
-            self._log(f"unloaded version {version}: its directory is gone")
+            self._log(f"unloaded version {version}: " + (
+                f"not in version policy {self.policy}" if version in found
+                else "its directory is gone"))
 
     def _poll(self) -> None:
         while not self._stop.wait(self.poll_seconds):

@@ -26,7 +26,7 @@ from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2,
 from tfbert.export.exporter import EXTRA_DIR, INFO_FILE
 from tfbert.export.session_model import SessionModel, SignatureNotFoundError
 from tfbert.serving.client import DEFAULT_SIGNATURE, MAX_MESSAGE_BYTES
-from tfbert.serving.model_versions import ModelVersions, VersionNotFoundError
+from tfbert.serving.model_versions import ModelVersions, VersionNotFoundError, VersionPolicy
 
 
 
@@ -189,10 +189,11 @@ class ModelServer:
 
     def __init__(self, base_path: str | os.PathLike, model_name: str, port: int = 8500,
                  host: str = "0.0.0.0", poll_seconds: float = 1.0, max_workers: int = 8,
-                 log: Callable[[str], None] | None = None):
+                 log: Callable[[str], None] | None = None,
+                 version_policy: VersionPolicy = VersionPolicy()):
         if not model_name:
             raise ValueError("`model_name` must be a non-empty string")
-        self.versions = ModelVersions(base_path, poll_seconds, log=log)
+        self.versions = ModelVersions(base_path, poll_seconds, log=log, policy=version_policy)
         options = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)]
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers),
