@@ -6,7 +6,7 @@ import pytest
 from tests.helpers import random_features
 from tfbert import BertClassifier, BertConfig, BertEncoder, BertPretrainer, load, save
 from tfbert.models.checkpoint import assign_weights, read_checkpoint
-from tfbert.models.model_directory import read_config
+from tfbert.models.model_directory import read_config, vocabulary
 
 CONFIG = BertConfig.preset("bert_tiny")
 
@@ -84,3 +84,18 @@ def test_failed_save_leaves_no_directory(tmp_path):
 def test_not_a_model_directory(tmp_path):
     with pytest.raises(FileNotFoundError, match="config.json is missing"):
         load(tmp_path)
+
+
+@pytest.mark.parametrize("tokens, recorded, lower_case", [
+    (["[CLS]", "[unused0]", "hello"], None, True),  # not recorded: an uncased vocabulary
+    (["[CLS]", "Hello", "hello"], None, False),  # not recorded: a cased vocabulary
+    (["[CLS]", "hello"], False, False),  # recorded wins
+])
+def test_vocabulary_casing(tmp_path, tokens, recorded, lower_case):
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("\n".join(tokens) + "\n")
+    directory = save(BertEncoder(CONFIG), tmp_path / "model", vocab_file=vocab,
+                     do_lower_case=recorded)
+    assert vocabulary(directory, "needed here") == (directory / "vocab.txt", lower_case)
+    with pytest.raises(FileNotFoundError, match="has no vocab.txt; needed here"):
+        vocabulary(save(BertEncoder(CONFIG), tmp_path / "bare"), "needed here")

@@ -61,9 +61,3 @@ def read_original_config(path: Path) -> BertConfig:
         values["hidden_act"] = "gelu_new"
     return BertConfig.from_dict(values)
 
-
-def vocab_is_uncased(vocab: Path) -> bool:
-    """Whether a vocabulary is uncased: no token but the [SPECIAL] ones has upper-case letters."""
-    tokens = vocab.read_text(encoding="utf-8").split("\n")
-    return not any(token != token.lower() for token in tokens
-                   if not (token.startswith("[") and token.endswith("]")))

@@ -16,8 +16,8 @@ import tensorflow as tf
 from tensorflow.core.protobuf import trackable_object_graph_pb2
 
 from tfbert.config import BertConfig
-from tfbert.convert.converted import (ConvertedModel, match_model, read_original_config,
-                                      vocab_is_uncased)
+from tfbert.convert.converted import ConvertedModel, match_model, read_original_config
+from tfbert.text.vocab import is_uncased, load_vocab
 
 _OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
 _ENCODER = ("_embedding_layer", "_transformer_layers")
@@ -105,7 +105,7 @@ def read_garden(source: str | Path) -> ConvertedModel:
     weights = match_model(config, task, tensors, graph.checkpoint)
     vocab = folder / "vocab.txt"
     return ConvertedModel(config, task, weights, vocab if vocab.is_file() else None,
-                          vocab_is_uncased(vocab) if vocab.is_file() else None, notes)
+                          is_uncased(load_vocab(vocab)) if vocab.is_file() else None, notes)
 
 
 def _checkpoint(source: Path) -> str:

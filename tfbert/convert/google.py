@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from tfbert.convert.converted import (ConvertedModel, match_model, read_original_config,
-                                      vocab_is_uncased)
+from tfbert.convert.converted import ConvertedModel, match_model, read_original_config
 from tfbert.models.checkpoint import read_checkpoint
+from tfbert.text.vocab import is_uncased, load_vocab
 
 # Training state in original checkpoints: Adam slots of every variable, and the step counter.
 _TRAINING_STATE = re.compile(r"(/adam_[mv]$)|(^global_step$)")
@@ -48,7 +48,7 @@ def read_google(directory: str | Path) -> ConvertedModel:
     weights = match_model(config, task, tensors, directory)
     vocab = directory / "vocab.txt"
     return ConvertedModel(config, task, weights, vocab if vocab.is_file() else None,
-                          vocab_is_uncased(vocab) if vocab.is_file() else None)
+                          is_uncased(load_vocab(vocab)) if vocab.is_file() else None)
 
 
 def _checkpoint(directory: Path) -> Path:

@@ -75,8 +75,8 @@ def export_model(model_dir: str | os.PathLike, task: str, out: str | os.PathLike
     BertClassifier), "mlm" (a BertPretrainer; `top_k` tokens per [MASK]), "token-classify" (a
     BertTokenClassifier) or "qa" (a BertSpanQA; question `text_a`, context `text_b`).
     `seq_length` caps the packed length (default: the model's max_position_embeddings). The
-    tokenizer lower-cases as config.json's `do_lower_case` says (uncased when it is not
-    recorded). Returns `out`.
+    tokenizer lower-cases as config.json's `do_lower_case` says (when it is not recorded: if
+    the vocabulary has no upper case). Returns `out`.
 
     Typical use (the CLI's `tfbert export`)::
 

@@ -25,6 +25,7 @@ from tfbert.models.bert_span_qa import BertSpanQA
 from tfbert.models.bert_token_classifier import BertTokenClassifier
 from tfbert.models.checkpoint import assign_weights, model_weights, read_checkpoint, write_checkpoint
 from tfbert.models.task_model import TaskModel
+from tfbert.text.vocab import is_uncased, load_vocab
 
 CONFIG_FILE = "config.json"
 VOCAB_FILE = "vocab.txt"
@@ -131,13 +132,16 @@ def read_config(directory: str | os.PathLike) -> tuple[BertConfig, dict[str, Any
 
 
 def vocabulary(directory: str | os.PathLike, purpose: str) -> tuple[Path, bool]:
-    """The model directory's `vocab.txt` and whether to lower-case (uncased when config.json
-    does not say); `purpose` completes the error raised when the vocabulary is missing."""
+    """The model directory's `vocab.txt` and whether to lower-case: config.json's
+    `do_lower_case`, or, when it is not recorded, whether the vocabulary is uncased (no upper
+    case). `purpose` completes the error raised when the vocabulary is missing."""
     vocab_file = Path(directory) / VOCAB_FILE
     if not vocab_file.is_file():
         raise FileNotFoundError(f"{directory} has no {VOCAB_FILE}; {purpose}")
     do_lower_case = read_config(directory)[2]["do_lower_case"]
-    return vocab_file, True if do_lower_case is None else bool(do_lower_case)
+    if do_lower_case is None:
+        return vocab_file, is_uncased(load_vocab(vocab_file))
+    return vocab_file, bool(do_lower_case)
 
 
 def build_model(config: BertConfig, task: Mapping[str, Any], dtype: str | None = None) -> TaskModel:

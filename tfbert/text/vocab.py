@@ -37,6 +37,17 @@ def load_vocab(vocab_file: str | os.PathLike) -> list[str]:
     return tokens
 
 
+def is_uncased(tokens: list[str]) -> bool:
+    """Whether a vocabulary is for lower-cased text: no token but the bracketed special ones
+    ([CLS], [unused0], ...) has an upper-case letter.
+
+    >>> is_uncased(["[CLS]", "hello", "##s"]), is_uncased(["[CLS]", "Hello"])
+    (True, False)
+    """
+    return not any(token != token.lower() for token in tokens
+                   if not (token.startswith("[") and token.endswith("]")))
+
+
 def special_token_ids(tokens: list[str]) -> dict[str, int]:
     """Ids of [PAD], [UNK], [CLS], [SEP] and [MASK]; raises if any of them is missing.
 
