@@ -64,7 +64,8 @@ def test_export_serve_predict_end_to_end(served, classifier_dir):
     np.testing.assert_allclose(outputs["probabilities"], expected["probabilities"], atol=1e-5)
     np.testing.assert_allclose(outputs["logits"], expected["logits"], atol=1e-5)
     assert list(outputs["label"]) == list(expected["label"])
-    assert sorted(metadata) == ["preprocess", "serving_default", "text_pair"]
+    assert sorted(metadata) == ["classify", "classify_pair", "preprocess", "serving_default",
+                              "text_pair"]
 
 
 def test_a_bad_version_policy_is_refused_before_serving(tmp_path, capsys):

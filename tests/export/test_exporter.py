@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 import transformers
+from tensorflow.core.protobuf import saved_model_pb2
 
 from tests.export import builders
 from tfbert.convert import READERS
@@ -144,8 +145,20 @@ def test_export_layout_assets_and_info(classifier_export, vocab_file):
     info = json.loads((extra / "tfbert.json").read_text())
     assert info == {"task": "classify", "seq_length": builders.SEQ_LENGTH,
                     "labels": builders.LABELS,
-                    "signatures": ["preprocess", "serving_default", "text_pair"]}
+                    "signatures": ["classify", "classify_pair", "preprocess", "serving_default",
+                                   "text_pair"]}
     assert (extra / "labels.txt").read_text().splitlines() == builders.LABELS
+    # TF Serving's Classify runs only classification signatures; Predict the others.
+    saved_model = saved_model_pb2.SavedModel.FromString(
+        (classifier_export / "saved_model.pb").read_bytes())
+    methods = {name: signature.method_name
+               for name, signature in saved_model.meta_graphs[0].signature_def.items()
+               if not name.startswith("__")}  # TF's init op entry
+    assert methods == {"classify": "tensorflow/serving/classify",
+                       "classify_pair": "tensorflow/serving/classify",
+                       "preprocess": "tensorflow/serving/predict",
+                       "serving_default": "tensorflow/serving/predict",
+                       "text_pair": "tensorflow/serving/predict"}
     # Nothing but the version itself is left in saved_models/NAME (no staging directories).
     assert os.listdir(classifier_export.parent) == ["1"]
 

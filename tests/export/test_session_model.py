@@ -13,7 +13,8 @@ def session_model(classifier_export):
 
 
 def test_runs_signatures_through_the_tf1_loader(session_model, classifier_export):
-    assert sorted(session_model.signatures) == ["preprocess", "serving_default", "text_pair"]
+    assert sorted(session_model.signatures) == ["classify", "classify_pair", "preprocess",
+                                             "serving_default", "text_pair"]
     outputs = session_model.run("serving_default", {"text": np.array([b"a", "b"], object)},
                                 output_filter=("label",))
     assert list(outputs) == ["label"] and outputs["label"].shape == (2,)

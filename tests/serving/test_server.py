@@ -86,7 +86,8 @@ def test_text_pair_and_preprocess(client, classifier_dir):
 
 def test_metadata_lists_the_signatures(client, stub):
     metadata = client.metadata()
-    assert sorted(metadata) == ["preprocess", "serving_default", "text_pair"]
+    assert sorted(metadata) == ["classify", "classify_pair", "preprocess", "serving_default",
+                              "text_pair"]
     assert metadata["serving_default"]["inputs"] == {"text": {"dtype": "string", "shape": [None]}}
     assert sorted(metadata["serving_default"]["outputs"]) == ["label", "logits", "probabilities"]
     assert metadata["text_pair"]["inputs"].keys() == {"text_a", "text_b"}
@@ -107,6 +108,27 @@ def test_classify_returns_every_label_with_its_probability(client, classifier_di
     assert [list(result) for result in results] == [builders.LABELS] * 2
     np.testing.assert_allclose([list(r.values()) for r in results], expected["probabilities"],
                                atol=1e-5)
+    pairs = client.classify(["is it sorted?", "the fox"], ["a sorted list", "jumps"])
+    expected = builders.keras_classify(classifier_dir, ["is it sorted?", "the fox"],
+                                       ["a sorted list", "jumps"])
+    np.testing.assert_allclose([list(r.values()) for r in pairs], expected["probabilities"],
+                               atol=1e-5)
+
+
+def test_classify_merges_the_context_into_each_example(stub, classifier_dir):
+    request = _classify_request("classify_pair")
+    context = request.input.example_list_with_context.context.features.feature
+    context["text_b"].bytes_list.value.append(b"a sorted list")
+    context["text_a"].bytes_list.value.append(b"overridden by every example")
+    for text in (b"is it sorted?", b"the fox"):
+        example = request.input.example_list_with_context.examples.add()
+        example.features.feature["text_a"].bytes_list.value.append(text)
+    response = stub.Classify(request, timeout=60)
+    expected = builders.keras_classify(classifier_dir, ["is it sorted?", "the fox"],
+                                       ["a sorted list"] * 2)
+    scores = [[c.score for c in r.classes] for r in response.result.classifications]
+    np.testing.assert_allclose(scores, expected["probabilities"], atol=1e-5)
+    assert response.model_spec.signature_name == "classify_pair"
 
 
 def test_awkward_texts_get_correct_results(client, classifier_dir):
@@ -154,14 +176,31 @@ def test_malformed_tensor_proto_is_invalid_argument(stub):
     assert status == grpc.StatusCode.INVALID_ARGUMENT and "'text'" in details
 
 
-def test_classify_needs_a_text_feature(stub):
+def _classify_request(signature: str) -> classification_pb2.ClassificationRequest:
     request = classification_pb2.ClassificationRequest()
     request.model_spec.name = MODEL
-    request.input.example_list.examples.add().features.feature["sentence"].bytes_list.value.append(
+    request.model_spec.signature_name = signature
+    return request
+
+
+@pytest.mark.parametrize("signature, feature, code, message", [
+    ("classify", "sentence", "INVALID_ARGUMENT", "text"),  # TF's own parse error names it
+    ("", "text", "INVALID_ARGUMENT", "Classify runs 'tensorflow/serving/classify' signatures: "
+                                     "name one of ['classify', 'classify_pair']"),
+    ("text_pair", "text", "INVALID_ARGUMENT", "has method 'tensorflow/serving/predict'"),
+    ("label", "text", "NOT_FOUND", "signature 'label' not found"),
+])
+def test_classify_refuses_what_tf_serving_refuses(stub, client, signature, feature, code,
+                                                  message):
+    request = _classify_request(signature)
+    request.input.example_list.examples.add().features.feature[feature].bytes_list.value.append(
         b"a")
     status, details = _status(lambda: stub.Classify(request, timeout=60))
-    assert status == grpc.StatusCode.INVALID_ARGUMENT
-    assert "example 0 must have feature 'text'" in details
+    assert status == getattr(grpc.StatusCode, code) and message in details
+    empty = _classify_request("classify")
+    status, details = _status(lambda: stub.Classify(empty, timeout=60))
+    assert status == grpc.StatusCode.INVALID_ARGUMENT and "Classify takes input" in details
+    assert len(client.classify(["still serving"])) == 1
 
 
 def _wait_for(condition, seconds=60):

@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Callable
 
 import tensorflow as tf
+from tensorflow.core.protobuf import saved_model_pb2
 
+from tfbert.export.examples import CLASSIFY_METHOD
 from tfbert.export.serving_task import ServingTask
 from tfbert.export.tasks import build_task
 from tfbert.export.validation import validate
@@ -53,6 +55,18 @@ def _save(task: ServingTask, vocab_file: str, directory: Path) -> None:
     module.model_variables = list(variables.values())
     module.vocab_file = tf.saved_model.Asset(vocab_file)
     tf.saved_model.save(module, str(directory), signatures=concrete)
+    if task.example_signatures:
+        _mark_classification(directory / "saved_model.pb", task.example_signatures)
+
+
+def _mark_classification(model_file: Path, signatures) -> None:
+    """Gives `signatures` TF Serving's classification method: TF2's `tf.saved_model.save`
+    writes every signature as a Predict one, and TF Serving's Classify refuses those."""
+    saved_model = saved_model_pb2.SavedModel.FromString(model_file.read_bytes())
+    for meta_graph in saved_model.meta_graphs:
+        for name in signatures:
+            meta_graph.signature_def[name].method_name = CLASSIFY_METHOD
+    model_file.write_bytes(saved_model.SerializeToString())
 
 
 def _write_extra(task: ServingTask, directory: Path, signatures: list[str]) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from tfbert.export.examples import (CLASSIFY_CLASSES, CLASSIFY_INPUTS, CLASSIFY_SCORES,
+                                    parse_example_texts, parse_examples)
 from tfbert.export.serving_task import ServingTask, softmax
 from tfbert.layers import SequencePooling
 from tfbert.layers.sequence_pooling import POOLING_MODES
@@ -45,12 +47,19 @@ class EmbedTask(ServingTask):
         return {"embedding": embedding}
 
 
+EXAMPLES = tf.TensorSpec([None], tf.string, name=CLASSIFY_INPUTS)
+
+
 class ClassifyTask(ServingTask):
     """`probabilities` [B, C] float32, `label` [B] string (the stored label names, or "0".."C-1")
-    and `logits` [B, C] from a `BertClassifier`; single texts and pairs."""
+    and `logits` [B, C] from a `BertClassifier`; single texts and pairs. For TF Serving's
+    Classify API also `classify` and `classify_pair` on serialized Examples (features `text`,
+    or `text_a` and `text_b`), answering `classes` [B, C] (the label names) and `scores`."""
 
     name = "classify"
     pairs = True
+    example_signatures = {"classify": ("serving_default", ("text",)),
+                          "classify_pair": ("text_pair", ("text_a", "text_b"))}
 
     def __init__(self, model: TaskModel, vocab_file: str, lower_case: bool, seq_length: int):
         if not isinstance(model, BertClassifier):
@@ -72,3 +81,33 @@ class ClassifyTask(ServingTask):
         logits = np.asarray(self.model(features, training=False)["logits"], np.float64)
         return {"logits": logits, "probabilities": softmax(logits),
                 "label": np.array([self.labels[i].encode() for i in logits.argmax(-1)], object)}
+
+    def signatures(self):
+        functions = super().signatures()
+
+        @tf.function(input_signature=[EXAMPLES])
+        def classify(inputs):
+            text = parse_example_texts(inputs, ("text",))["text"]
+            return self._classification(self.outputs(self.features(text), text)["probabilities"])
+
+        @tf.function(input_signature=[EXAMPLES])
+        def classify_pair(inputs):
+            texts = parse_example_texts(inputs, ("text_a", "text_b"))
+            return self._classification(
+                self.answer(texts["text_a"], texts["text_b"])["probabilities"])
+
+        return {**functions, "classify": classify, "classify_pair": classify_pair}
+
+    def _classification(self, probabilities: tf.Tensor) -> dict[str, tf.Tensor]:
+        classes = tf.tile(tf.constant(self.labels)[None], [tf.shape(probabilities)[0], 1])
+        return {CLASSIFY_CLASSES: classes, CLASSIFY_SCORES: probabilities}
+
+    def reference(self, signature, inputs):
+        if signature not in self.example_signatures:
+            return super().reference(signature, inputs)
+        source, names = self.example_signatures[signature]
+        texts = parse_examples(inputs[CLASSIFY_INPUTS], names)
+        probabilities = super().reference(source, texts)["probabilities"]
+        labels = [label.encode() for label in self.labels]
+        return {CLASSIFY_CLASSES: np.array([labels] * len(probabilities), object),
+                CLASSIFY_SCORES: probabilities}

@@ -2,7 +2,8 @@
 
 A task turns a tfbert model plus its tokenizer into `tf.function`s over raw strings, one per
 SavedModel signature: `serving_default` on `text`, `text_pair` on `text_a`/`text_b` where pairs
-make sense, and `preprocess` (the three int32 features). Texts are padded to the longest in the
+make sense, `preprocess` (the three int32 features), and for classifiers `classify` and
+`classify_pair` on tf.Examples (TF Serving's Classify API). Texts are padded to the longest in the
 batch and truncated at `seq_length`. `reference` computes the same outputs from the Keras model
 called eagerly plus NumPy post-processing, which export validation compares the SavedModel to.
 
@@ -13,7 +14,7 @@ called eagerly plus NumPy post-processing, which export validation compares the 
 ...                               labels=["no", "yes"])
 >>> task = build_task("classify", model, path, lower_case=True, seq_length=16)
 >>> sorted(task.signatures())
-['preprocess', 'serving_default', 'text_pair']
+['classify', 'classify_pair', 'preprocess', 'serving_default', 'text_pair']
 >>> sorted(task.signatures()["serving_default"](tf.constant(["hi", ""])))
 ['label', 'logits', 'probabilities']
 """

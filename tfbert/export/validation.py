@@ -12,6 +12,7 @@ import os
 
 import numpy as np
 
+from tfbert.export.examples import CLASSIFY_INPUTS, CLASSIFY_METHOD, serialize_examples
 from tfbert.export.session_model import SessionModel
 from tfbert.export.serving_task import ServingTask
 from tfbert.text.serving_ops import check_serving_ops
@@ -50,6 +51,8 @@ def sample_inputs(task: ServingTask, texts: tuple[str, ...] | None = None) -> di
         inputs["text_pair"] = pair
     if task.name == "qa":  # a question needs a context: serving_default takes the pair too
         inputs["serving_default"] = pair
+    for signature, (source, _) in task.example_signatures.items():
+        inputs[signature] = {CLASSIFY_INPUTS: serialize_examples(inputs[source])}
     return inputs
 
 
@@ -74,6 +77,10 @@ def validate(path: str | os.PathLike, task: ServingTask, texts: tuple[str, ...] 
             raise ValueError(f"export validation: the SavedModel has the signatures "
                              f"{sorted(model.signatures)}; expected {sorted(inputs)}")
         for signature, feed in inputs.items():
+            method = model.signatures[signature].method_name
+            if signature in task.example_signatures and method != CLASSIFY_METHOD:
+                raise ValueError(f"export validation: signature {signature!r} has method "
+                                 f"{method!r}; TF Serving's Classify needs {CLASSIFY_METHOD!r}")
             actual = model.run(signature, feed)
             problems = task.compare(actual, task.reference(signature, feed), tolerance)
             if problems:

@@ -121,13 +121,21 @@ class PredictionClient:
         outputs = self.predict_tensors(inputs, signature)
         return {name: _python(value) for name, value in outputs.items()}
 
-    def classify(self, texts: Sequence[str | bytes]) -> list[dict[str, float]]:
-        """Label -> score for each text, through the Classify API (classification exports)."""
+    def classify(self, texts: Sequence[str | bytes],
+                 text_pair: Sequence[str | bytes] | None = None) -> list[dict[str, float]]:
+        """Label -> score for each text (or pair), through the Classify API: the `classify`
+        (or `classify_pair`) signature of a classification export, on tf.Examples."""
         request = classification_pb2.ClassificationRequest()
-        self._spec(request.model_spec)
-        for text in _texts(texts, "texts"):
+        self._spec(request.model_spec, "classify" if text_pair is None else "classify_pair")
+        columns = {"text": _texts(texts, "texts")} if text_pair is None else {
+            "text_a": _texts(texts, "texts"), "text_b": _texts(text_pair, "text_pair")}
+        if len({len(values) for values in columns.values()}) > 1:
+            raise ValueError(f"`texts` and `text_pair` must have the same length; got "
+                             f"{len(columns['text_a'])} and {len(columns['text_b'])}")
+        for row in range(len(next(iter(columns.values())))):
             example = request.input.example_list.examples.add()
-            example.features.feature["text"].bytes_list.value.append(text)
+            for name, values in columns.items():
+                example.features.feature[name].bytes_list.value.append(values[row])
         response = self._call(self._stub.Classify, request)
         return [{c.label: c.score for c in result.classes}
                 for result in response.result.classifications]

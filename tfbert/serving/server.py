@@ -2,8 +2,8 @@
 
 It speaks the `tensorflow-serving-api` protos: `Predict`, `GetModelMetadata` (the
 `signature_def` field, a SignatureDefMap packed in `Any`, as TF Serving answers) and
-`Classify` for classification exports (`tensorflow.serving.Input` examples with a `text`
-feature, or `text_a` and `text_b`). Versions are loaded and refreshed by `ModelVersions`; the
+`Classify` (on classification signatures, such as the `classify` and `classify_pair` of
+classification exports, whose Examples hold a `text` feature, or `text_a` and `text_b`). Versions are loaded and refreshed by `ModelVersions`; the
 latest serves unless a request names one. Bad requests get INVALID_ARGUMENT, unknown models,
 versions and signatures NOT_FOUND, each with a message saying what was expected; the server
 keeps serving. Production runs `tensorflow_model_server` (see README), which loads the same
@@ -11,10 +11,8 @@ exports and answers the same requests.
 """
 from __future__ import annotations
 
-import json
 import os
 from concurrent import futures
-from pathlib import Path
 from typing import Callable
 
 import grpc
@@ -23,7 +21,8 @@ import tensorflow as tf
 from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2, predict_pb2,
                                      prediction_service_pb2_grpc)
 
-from tfbert.export.exporter import EXTRA_DIR, INFO_FILE
+from tfbert.export.examples import (CLASSIFY_CLASSES, CLASSIFY_INPUTS, CLASSIFY_METHOD,
+                                    CLASSIFY_SCORES)
 from tfbert.export.session_model import SessionModel, SignatureNotFoundError
 from tfbert.serving.client import DEFAULT_SIGNATURE, MAX_MESSAGE_BYTES
 from tfbert.serving.model_versions import ModelVersions, VersionNotFoundError, VersionPolicy
@@ -130,49 +129,59 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
 
     @_handler
     def Classify(self, request, context):
-        """Classes and scores of each example (classification exports only)."""
+        """Runs a classification signature on the request's Examples, as TF Serving does: the
+        signature must have method `tensorflow/serving/classify`, one `inputs` tensor of
+        serialized Examples, and `classes` and/or `scores` [examples, classes] outputs."""
         version, model = self._model(request.model_spec)
-        labels = _labels(model.path)
-        kind = request.input.WhichOneof("kind")
-        if kind != "example_list":
+        name = request.model_spec.signature_name or DEFAULT_SIGNATURE
+        signature = model.signature(name)
+        if signature.method_name != CLASSIFY_METHOD:
+            ours = sorted(key for key, value in model.signatures.items()
+                          if value.method_name == CLASSIFY_METHOD)
             raise _Abort(grpc.StatusCode.INVALID_ARGUMENT,
-                         f"Classify takes input.example_list; got {kind or 'no input'}")
-        examples = request.input.example_list.examples
-        if not examples:
-            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, "input.example_list is empty")
-        keys = set(examples[0].features.feature)
-        signature, names = ("text_pair", ("text_a", "text_b")) if "text_a" in keys else (
-            request.model_spec.signature_name or DEFAULT_SIGNATURE, ("text",))
-        inputs = {name: np.array([_text_feature(example, name, index)
-                                  for index, example in enumerate(examples)], object)
-                  for name in names}
-        scores = model.run(signature, inputs, ("probabilities",))["probabilities"]
+                         f"signature {name!r} has method {signature.method_name!r}; Classify "
+                         f"runs {CLASSIFY_METHOD!r} signatures: "
+                         + (f"name one of {ours} in model_spec.signature_name" if ours
+                            else "this model has none, use Predict"))
+        outputs = model.run(name, {CLASSIFY_INPUTS: _serialized_examples(request.input)})
+        classes, scores = outputs.get(CLASSIFY_CLASSES), outputs.get(CLASSIFY_SCORES)
         response = classification_pb2.ClassificationResponse()
-        self._fill_spec(response.model_spec, version, signature)
-        for row in scores:
+        self._fill_spec(response.model_spec, version, name)
+        for row in range(len((classes if classes is not None else scores))):
             classifications = response.result.classifications.add()
-            for label, score in zip(labels, row):
-                classifications.classes.add(label=label, score=float(score))
+            for column in range((classes if classes is not None else scores).shape[1]):
+                answer = classifications.classes.add()
+                if classes is not None:
+                    answer.label = classes[row, column].decode()
+                if scores is not None:
+                    answer.score = float(scores[row, column])
         return response
 
 
-def _labels(path: str) -> list[str]:
-    info_file = Path(path) / EXTRA_DIR / INFO_FILE
-    info = json.loads(info_file.read_text(encoding="utf-8")) if info_file.is_file() else {}
-    if info.get("task") != "classify":
+def _serialized_examples(request_input) -> np.ndarray:
+    """The request's Examples, serialized; with a context, each example gets the context's
+    features, its own taking precedence (as TF Serving merges them)."""
+    kind = request_input.WhichOneof("kind")
+    if kind == "example_list":
+        examples, context = request_input.example_list.examples, None
+    elif kind == "example_list_with_context":
+        examples = request_input.example_list_with_context.examples
+        context = request_input.example_list_with_context.context
+    else:
         raise _Abort(grpc.StatusCode.INVALID_ARGUMENT,
-                     f"Classify needs a classification export (task 'classify'); this model is "
-                     f"task {info.get('task', 'unknown')!r}; use Predict")
-    return info["labels"]
-
-
-def _text_feature(example, name: str, index: int) -> bytes:
-    feature = example.features.feature.get(name)
-    if feature is None or feature.WhichOneof("kind") != "bytes_list" or \
-            len(feature.bytes_list.value) != 1:
-        raise _Abort(grpc.StatusCode.INVALID_ARGUMENT,
-                     f"example {index} must have feature {name!r} holding one bytes value")
-    return feature.bytes_list.value[0]
+                     "Classify takes input.example_list or input.example_list_with_context")
+    if not examples:
+        raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, f"input.{kind} has no examples")
+    serialized = []
+    for example in examples:
+        if context is not None:
+            merged = tf.train.Example()
+            merged.CopyFrom(context)
+            for key, feature in example.features.feature.items():
+                merged.features.feature[key].CopyFrom(feature)
+            example = merged
+        serialized.append(example.SerializeToString())
+    return np.array(serialized, object)
 
 
 class ModelServer:
