@@ -7,13 +7,14 @@ _EXAMPLE = """example:
   tfbert serve --model-base-path saved_models/sentiment --model-name sentiment --port 8500
   tfbert predict --server localhost:8500 --model-name sentiment "what a great film"
 
-Serves Predict, GetModelMetadata and (for classification exports) Classify for the model whose
+Serves Predict, GetModelMetadata and Classify (classification signatures) for the model whose
 versions are the integer directories of --model-base-path, each loaded through the TF1 session
 loader as TF Serving does. As in TF Serving, only the latest version is served unless
---version-policy says otherwise (all, latest:N, specific:1,3); a request without a version gets the
-latest loaded one. New version directories are picked up without a restart; the old version is
-unloaded once the new one is loaded (a broken new export leaves the old one serving). For production, run tensorflow_model_server (the
-tensorflow/serving docker image) on the same directory: see README, "Export and serving".
+--version-policy says otherwise (all, latest:N, specific:1,3); a request without a version
+gets the latest loaded one. New version directories are picked up without a restart; the old
+version is unloaded once the new one is loaded (a broken new export leaves the old one
+serving). For production, run tensorflow_model_server (the tensorflow/serving docker image) on
+the same directory: see README, "Export and serving".
 """
 
 

@@ -60,4 +60,3 @@ def read_original_config(path: Path) -> BertConfig:
     if values.get("hidden_act") == "gelu":
         values["hidden_act"] = "gelu_new"
     return BertConfig.from_dict(values)
-

@@ -3,9 +3,10 @@
 A task turns a tfbert model plus its tokenizer into `tf.function`s over raw strings, one per
 SavedModel signature: `serving_default` on `text`, `text_pair` on `text_a`/`text_b` where pairs
 make sense, and `preprocess` (the three int32 features); a task may add classification
-signatures on serialized `tf.train.Example`s (`example_signatures`). Texts are padded to the longest in the
-batch and truncated at `seq_length`. `reference` computes the same outputs from the Keras model
-called eagerly plus NumPy post-processing; export validation compares the SavedModel to it.
+signatures on serialized `tf.train.Example`s (`example_signatures`). Texts are padded to the
+longest in the batch and truncated at `seq_length`. `reference` computes the same outputs from
+the Keras model called eagerly plus NumPy post-processing; export validation compares the
+SavedModel to it.
 The tasks themselves live in `sequence_tasks`, `masked_lm_task` and `token_tasks`.
 """
 from __future__ import annotations

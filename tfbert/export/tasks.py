@@ -3,8 +3,8 @@
 A task turns a tfbert model plus its tokenizer into `tf.function`s over raw strings, one per
 SavedModel signature: `serving_default` on `text`, `text_pair` on `text_a`/`text_b` where pairs
 make sense, `preprocess` (the three int32 features), and for classifiers `classify` and
-`classify_pair` on tf.Examples (TF Serving's Classify API). Texts are padded to the longest in the
-batch and truncated at `seq_length`. `reference` computes the same outputs from the Keras model
+`classify_pair` on tf.Examples (TF Serving's Classify API). Texts are padded to the longest in
+the batch and truncated at `seq_length`. `reference` computes the same outputs from the Keras model
 called eagerly plus NumPy post-processing, which export validation compares the SavedModel to.
 
 >>> import os, tempfile, tensorflow as tf, tfbert

@@ -3,8 +3,9 @@
 It speaks the `tensorflow-serving-api` protos: `Predict`, `GetModelMetadata` (the
 `signature_def` field, a SignatureDefMap packed in `Any`, as TF Serving answers) and
 `Classify` (on classification signatures, such as the `classify` and `classify_pair` of
-classification exports, whose Examples hold a `text` feature, or `text_a` and `text_b`). Versions are loaded and refreshed by `ModelVersions`; the
-latest serves unless a request names one. Bad requests get INVALID_ARGUMENT, unknown models,
+classification exports, whose Examples hold a `text` feature, or `text_a` and `text_b`).
+Versions are loaded and refreshed by `ModelVersions` under a `VersionPolicy`; the latest loaded
+one serves unless a request names one. Bad requests get INVALID_ARGUMENT, unknown models,
 versions and signatures NOT_FOUND, each with a message saying what was expected; the server
 keeps serving. Production runs `tensorflow_model_server` (see README), which loads the same
 exports and answers the same requests.
