@@ -149,6 +149,12 @@ def test_errors_name_the_problem(tmp_path):
     with pytest.raises(ValueError, match="embedding_width != hidden_size"):
         read_garden(tmp_path / "narrow")
 
+    folder = write_folder(tmp_path / "pre_norm", encoder=garden_encoder(v2=True, norm_first=True))
+    (folder / "params.yaml").write_text("task:\n  model:\n    encoder:\n      bert:\n"
+                                        "        norm_first: true\n")
+    with pytest.raises(ValueError, match="norm_first: true"):
+        read_garden(folder)
+
     folder = write_folder(tmp_path / "mismatch", encoder=garden_encoder())
     (folder / "bert_config.json").write_text(json.dumps(dict(CONFIG.to_dict(),
                                                              intermediate_size=256)))

@@ -9,6 +9,7 @@ The reader walks the checkpoint's object graph by attribute name (`_embedding_la
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,8 @@ from tfbert.convert.converted import ConvertedModel, match_model, read_original_
 from tfbert.text.vocab import is_uncased, load_vocab
 
 _OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
+# A training run's experiment config saying the encoder normalizes before each sublayer.
+_PRE_LAYER_NORM = re.compile(r"^\s*norm_first:\s*true\s*$", re.MULTILINE | re.IGNORECASE)
 _ENCODER = ("_embedding_layer", "_transformer_layers")
 _MASKED_LM = ("embedding_table", "dense", "layer_norm", "bias")
 # Transformer block part -> original BERT scope inside `bert/encoder/layer_i/`.
@@ -90,10 +93,15 @@ def read_garden(source: str | Path) -> ConvertedModel:
     rest (tanh-approximated GELU, as Model Garden's `gelu`; dropout 0.1). A `BertPretrainerV2`
     becomes a `BertPretrainer` without next-sentence head: Model Garden's classification heads
     put their own dense layer on [CLS] instead of the pooler, so they are reported in `notes`
-    and left out.
+    and left out. Pre-LayerNorm encoders (`norm_first`) have BERT's weights but not its
+    computation; they are refused when the run's `params.yaml` says so (weights cannot tell).
     """
     source = Path(source)
     folder = source if source.is_dir() else source.parent
+    params = folder / "params.yaml"
+    if params.is_file() and _PRE_LAYER_NORM.search(params.read_text(encoding="utf-8")):
+        raise ValueError(f"{params} sets norm_first: true; tfbert's BERT applies LayerNorm "
+                         "after each sublayer, so this encoder would compute something else.")
     graph = ObjectGraph(_checkpoint(source))
     encoder = graph.find(_ENCODER)
     if encoder is None:
