@@ -30,6 +30,12 @@ ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path[1:1] = [str(REPO_DIR)]  # sys.path[0] is BENCH_DIR; import tfbert from this checkout
 
+from tfbert.runtime import use_caching_cpu_allocator  # noqa: E402
+
+# The CPU allocator of the `tfbert` commands, for every TensorFlow candidate in this process, so
+# in-process rows compare with the `tfbert serve` and worker processes the benchmarks start.
+use_caching_cpu_allocator()
+
 
 def discover(only: str | None) -> list[str]:
     """Names of the benchmark modules to run, sorted."""
