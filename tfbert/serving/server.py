@@ -148,9 +148,14 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
         classes, scores = outputs.get(CLASSIFY_CLASSES), outputs.get(CLASSIFY_SCORES)
         response = classification_pb2.ClassificationResponse()
         self._fill_spec(response.model_spec, version, name)
-        for row in range(len((classes if classes is not None else scores))):
+        table = classes if classes is not None else scores  # [examples, classes]
+        if table is None:
+            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT,
+                         f"classification signature {name!r} has neither a "
+                         f"{CLASSIFY_CLASSES!r} nor a {CLASSIFY_SCORES!r} output")
+        for row in range(table.shape[0]):
             classifications = response.result.classifications.add()
-            for column in range((classes if classes is not None else scores).shape[1]):
+            for column in range(table.shape[1]):
                 answer = classifications.classes.add()
                 if classes is not None:
                     answer.label = classes[row, column].decode()
