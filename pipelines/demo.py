@@ -100,7 +100,7 @@ def main(out: Path, steps: int) -> None:
     start = time.perf_counter()
     print(f"[1-3] vocabulary, pretraining ({steps} steps) and fine-tuning "
           "(pipelines/learning.py)")
-    results = learning.main(out, steps, verbose=2)
+    results = learning.main(out, steps, progress="epoch")
     show_tokenizer(out / "vocab.txt")
     print(f"      held-out masked-LM accuracy: {results['held_out_mlm_accuracy_before']:.3f} "
           f"before pretraining -> {results['held_out_mlm_accuracy_after']:.3f} after "

@@ -110,7 +110,7 @@ def plot(history: list[dict], path: Path) -> Path:
     return path
 
 
-def main(out: Path, steps: int, finetune_epochs: int = 3, verbose: int = 2) -> dict:
+def main(out: Path, steps: int, finetune_epochs: int = 3, progress: str = "epoch") -> dict:
     """Runs the three parts; returns the numbers (also written to `out/learning.json`)."""
     import tfbert
     from tfbert.text import learn_vocab, write_vocab
@@ -125,7 +125,7 @@ def main(out: Path, steps: int, finetune_epochs: int = 3, verbose: int = 2) -> d
     config = dataclasses.replace(tfbert.BertConfig.preset("bert_tiny"), vocab_size=vocab_size,
                                  max_position_embeddings=SEQ_LENGTH)
     options = TrainingOptions(learning_rate=1e-3, warmup_steps=steps // 20, weight_decay=0.01,
-                              steps_per_epoch=max(steps // 10, 1), verbose=verbose)
+                              steps_per_epoch=max(steps // 10, 1), progress=progress)
     import keras
 
     keras.utils.set_random_seed(0)
@@ -141,7 +141,7 @@ def main(out: Path, steps: int, finetune_epochs: int = 3, verbose: int = 2) -> d
     finetuned = finetune(model_dir=out / "pretrained", train_file=task_train, eval_file=task_eval,
                          out=out / "classifier", epochs=finetune_epochs, batch_size=32,
                          seq_length=32, overwrite=True,
-                         options=TrainingOptions(learning_rate=1e-3, verbose=verbose))
+                         options=TrainingOptions(learning_rate=1e-3, progress=progress))
     results = {"held_out_mlm_accuracy_before": before, "held_out_mlm_accuracy_after": after,
                "pretraining_steps": steps,
                "pretraining_examples_per_second": history[-1]["examples_per_second"],

@@ -31,3 +31,10 @@ def assert_round_trip(layer: keras.layers.Layer, *inputs) -> None:
     clone.set_weights(layer.get_weights())
     assert clone.get_config() == layer.get_config()
     tf.nest.map_structure(np.testing.assert_array_equal, to_numpy(clone(*inputs)), expected)
+
+
+def write_vocab(path, words=("hello", "world")):
+    """A small vocabulary file: the special tokens, then `words`; returns its path."""
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]
+    path.write_text("\n".join(tokens) + "\n", encoding="utf-8")
+    return path

@@ -1,4 +1,6 @@
-"""tfbert.runtime: the command line's CPU allocator is in effect, and an explicit choice is kept."""
+"""tfbert.runtime: the command line selects the caching allocator before TensorFlow can allocate,
+and an explicit choice is kept. (The allocator's effect, page faults and speed, depends on the CPU
+and kernel: it is measured in benchmarks/, not asserted here.)"""
 import os
 import subprocess
 import sys
@@ -9,35 +11,34 @@ import pytest
 from tfbert.cli import main
 from tfbert.runtime import CPU_ALLOCATOR_VARIABLE, use_caching_cpu_allocator
 
-# Frees and re-allocates a 64 MB tensor 20 times, after importing tfbert; prints the page faults.
-_FAULTS_SCRIPT = textwrap.dedent("""
-    import resource, sys
-    import tfbert, tensorflow as tf
-    from tfbert.runtime import use_caching_cpu_allocator
-    use_caching_cpu_allocator()
-    f = tf.function(lambda x: tf.reduce_sum(tf.tile(x, [4096, 1])))
-    x = tf.ones([1, 4096])
-    f(x)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    for _ in range(20):
-        f(x)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+# Runs the command line's entry point in a fresh process and reports, when the command starts,
+# the allocator variable and whether TensorFlow was imported yet (it allocates only once it is).
+_PROBE = textwrap.dedent("""
+    import os, sys
+    import tfbert.cli.vocab
+    from tfbert.cli import main
+    def probe(args):
+        print(os.environ.get("TF_CPU_ALLOCATOR_USE_BFC"), "tensorflow" in sys.modules)
+    tfbert.cli.vocab.run = probe  # registered as the command's function when main() parses
+    main(["vocab", "--corpus", "x", "--size", "9", "--out", "y"])
 """)
 
 
-def _page_faults(allocator: str | None) -> int:
+def _probe(allocator: str | None) -> str:
     env = {key: value for key, value in os.environ.items() if key != CPU_ALLOCATOR_VARIABLE}
     if allocator is not None:
         env[CPU_ALLOCATOR_VARIABLE] = allocator
-    result = subprocess.run([sys.executable, "-c", _FAULTS_SCRIPT], env=env, check=True,
-                            capture_output=True, text=True, timeout=300)
-    return int(result.stdout.split()[-1])
+    result = subprocess.run([sys.executable, "-c", _PROBE], env=env, check=True,
+                            capture_output=True, text=True, timeout=120)
+    return result.stdout.strip()
 
 
-def test_caching_allocator_reuses_memory_instead_of_faulting_it_back_in():
-    # 20 fresh 64 MB tensors are 320k pages; the caching allocator maps them once.
-    assert _page_faults(allocator=None) < 2_000
-    assert _page_faults(allocator="false") > 100_000
+def test_command_line_selects_it_before_tensorflow_is_imported():
+    assert _probe(None) == "true False"
+
+
+def test_command_line_keeps_an_explicit_choice():
+    assert _probe("false") == "false False"
 
 
 def test_explicit_choice_is_kept(monkeypatch):

@@ -1,4 +1,5 @@
-"""Process-wide TensorFlow settings that tfbert's command line applies before any TF op runs.
+"""Process-wide settings that tfbert's command line applies: the CPU allocator, chosen before any
+TF op runs, and a stderr without TensorFlow's native INFO lines.
 
 TensorFlow's default CPU allocator hands large tensors to the C library, which maps fresh pages
 for each one and unmaps them when freed: every training step of a BERT model then page-faults
@@ -8,7 +9,12 @@ that TF reads once, when the first tensor is allocated, so it must be set before
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import sys
+import threading
+from typing import Iterator
 
 CPU_ALLOCATOR_VARIABLE = "TF_CPU_ALLOCATOR_USE_BFC"
 
@@ -28,3 +34,41 @@ def use_caching_cpu_allocator() -> bool:
     """
     value = os.environ.setdefault(CPU_ALLOCATOR_VARIABLE, "true")
     return value.strip().lower() in ("1", "true")
+
+
+# What TensorFlow's native code prints through absl at INFO or WARNING level, which no
+# environment variable silences (e.g. the TF1 session loader's "MLIR V1 optimization pass is not
+# enabled"), and absl's notice before its first line.
+_NATIVE_LOG_LINE = re.compile(
+    rb"^([IW]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w./-]+:\d+\] |WARNING: All log messages before "
+    rb"absl::InitializeLog\(\) is called)")
+
+
+@contextlib.contextmanager
+def without_native_info_logs() -> Iterator[None]:
+    """Drops TensorFlow's native INFO/WARNING log lines from the process's stderr (file
+    descriptor 2) while the block runs; every other line passes through as it is written.
+
+    For the command line only: it owns the process's stderr. Errors (E/F lines) still show.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+
+    def forward() -> None:
+        with os.fdopen(read_end, "rb") as lines:
+            for line in lines:
+                if not _NATIVE_LOG_LINE.match(line):
+                    os.write(saved, line)
+
+    thread = threading.Thread(target=forward, name="stderr-filter", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)  # closes the pipe's last write end: the thread drains and ends
+        thread.join(timeout=5)
+        os.close(saved)

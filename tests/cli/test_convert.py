@@ -4,6 +4,7 @@ import sys
 import torch
 import transformers
 
+from tests.helpers import write_vocab
 from tfbert import BertEncoder, load
 from tfbert.cli import main
 
@@ -13,9 +14,17 @@ def test_convert_hf_folder(tmp_path, capsys):
     config = transformers.BertConfig(vocab_size=40, hidden_size=16, num_hidden_layers=1,
                                      num_attention_heads=2, intermediate_size=32)
     transformers.BertModel(config).save_pretrained(tmp_path / "hf")
+    # A model saved without its tokenizer has no vocabulary: the directory would be incomplete.
     assert main(["convert", "--from", "hf", str(tmp_path / "hf"), "--out",
-                 str(tmp_path / "out")]) == 0
-    assert "wrote" in capsys.readouterr().out
+                 str(tmp_path / "out")]) == 2
+    assert "The source has no vocab.txt" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+    vocab = write_vocab(tmp_path / "vocab.txt")
+    assert main(["convert", "--from", "hf", str(tmp_path / "hf"), "--out",
+                 str(tmp_path / "out"), "--vocab", str(vocab)]) == 0
+    captured = capsys.readouterr()
+    assert "wrote" in captured.out and "reading" in captured.err
+    (tmp_path / "hf" / "vocab.txt").write_bytes(vocab.read_bytes())
     assert isinstance(load(tmp_path / "out"), BertEncoder)
     # A second run refuses to clobber the result, and says how to.
     assert main(["convert", "--from", "hf", str(tmp_path / "hf"), "--out",

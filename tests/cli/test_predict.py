@@ -3,6 +3,8 @@ import json
 import numpy as np
 import pytest
 
+import tfbert
+
 from tests.export import builders
 from tests.export.conftest import (  # noqa: F401 (fixtures)
     _shared, classifier_dir, classifier_export, vocab_file)
@@ -35,6 +37,21 @@ def test_predict_pairs_and_metadata(address, classifier_dir, capsys):
     np.testing.assert_allclose(outputs["logits"], expected["logits"], atol=1e-5)
     assert main(["predict", "--server", address, "--model-name", "clf", "--metadata"]) == 0
     assert "text_pair" in json.loads(capsys.readouterr().out)
+
+
+def test_predict_calls_classify_for_a_tf_example_signature(address, classifier_dir, capsys):
+    texts = ["a sorted list", "the fox"]
+    assert main(["predict", "--server", address, "--model-name", "clf", "--signature",
+                 "classify", *texts]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    expected = builders.keras_classify(classifier_dir, texts)["probabilities"]
+    labels = list(tfbert.load(classifier_dir).labels)
+    assert len(scores) == 2 and all(sorted(row) == sorted(labels) for row in scores)
+    np.testing.assert_allclose([[row[label] for label in labels] for row in scores], expected,
+                               atol=1e-5)
+    assert main(["predict", "--server", address, "--model-name", "clf", "--signature",
+                 "classify_pair", "--pair", "is it sorted?", "a sorted list"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 1
 
 
 @pytest.mark.parametrize("args, code, message", [

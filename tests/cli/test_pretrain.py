@@ -23,7 +23,7 @@ def data(tmp_path_factory):
 
 
 COMMON = ["--steps", "4", "--steps-per-epoch", "2", "--batch-size", "4", "--seq-length", "32",
-          "--max-predictions-per-seq", "5", "--no-jit-compile", "--verbose", "0"]
+          "--max-predictions-per-seq", "5", "--no-jit-compile", "--progress", "none"]
 
 
 def test_pretrain_writes_a_model_directory_with_history(data, tmp_path, capsys):
@@ -56,6 +56,39 @@ def test_pretrain_writes_a_model_directory_with_history(data, tmp_path, capsys):
     assert main(["pretrain", "--init", str(out), "--corpus", str(data / "corpus.txt"),
                  "--out", str(again), *COMMON]) == 2
     assert "--overwrite" in capsys.readouterr().err
+
+
+def test_a_preset_takes_the_vocabulary_size(data, tmp_path, capsys):
+    out = tmp_path / "tiny"
+    small = ["--steps", "1", "--batch-size", "2", "--seq-length", "16",
+             "--max-predictions-per-seq", "2", "--no-jit-compile", "--progress", "none"]
+    assert main(["pretrain", "--config", "bert_tiny", "--corpus", str(data / "corpus.txt"),
+                 "--vocab", str(data / "vocab.txt"), "--out", str(out), *small]) == 0
+    vocab_size = len((data / "vocab.txt").read_text().splitlines())
+    assert json.loads((out / "config.json").read_text())["vocab_size"] == vocab_size < 30522
+    assert load(out).get_layer("bert").get_weights()[0].shape[0] == vocab_size
+
+
+def test_a_config_smaller_than_the_vocabulary_names_both(data, tmp_path, capsys):
+    config = json.loads((data / "bert_config.json").read_text())
+    (tmp_path / "small.json").write_text(json.dumps({**config, "vocab_size": 100}))
+    assert main(["pretrain", "--config", str(tmp_path / "small.json"), "--corpus",
+                 str(data / "corpus.txt"), "--vocab", str(data / "vocab.txt"), "--out",
+                 str(tmp_path / "m"), *COMMON]) == 2
+    vocab_size = len((data / "vocab.txt").read_text().splitlines())
+    assert f"has {vocab_size:,} tokens but the model's vocab_size is 100" in \
+        capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content", ["", "\n\n  \n", "\u200b\n\x01\n"])
+def test_a_corpus_without_tokens_fails_naming_its_files(data, tmp_path, capsys, content):
+    corpus = tmp_path / "empty.txt"
+    corpus.write_text(content)
+    assert main(["pretrain", "--config", str(data / "bert_config.json"), "--corpus", str(corpus),
+                 "--vocab", str(data / "vocab.txt"), "--out", str(tmp_path / "m"), *COMMON]) == 2
+    error = capsys.readouterr().err
+    assert "The corpus has no text to train on" in error and str(corpus) in error
+    assert not (tmp_path / "m").exists()
 
 
 @pytest.mark.parametrize("args, message", [

@@ -13,7 +13,7 @@ from official.modeling import tf_utils
 from official.nlp.modeling import layers, models, networks
 
 from tests.convert.test_google import VOCAB, write_google_folder
-from tests.helpers import random_features
+from tests.helpers import random_features, write_vocab
 from tfbert import BertConfig, BertEncoder, BertPretrainer, load
 from tfbert.cli import main
 from tfbert.convert import read_garden
@@ -98,7 +98,7 @@ def test_training_checkpoint_without_config_matches_model_garden(tmp_path):
     assert converted.task == {"class": "BertPretrainer", "next_sentence": False}
     assert converted.vocab_file is None
     assert any("1 classification head" in note for note in converted.notes)
-    converted.save(tmp_path / "out")
+    converted.save(tmp_path / "out", vocab_file=write_vocab(tmp_path / "vocab.txt"))
     model = load(tmp_path / "out")
     assert isinstance(model, BertPretrainer)
     assert_close(model(features)["mlm_logits"], reference["mlm_logits"])

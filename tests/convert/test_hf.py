@@ -6,7 +6,7 @@ import pytest
 import torch
 import transformers
 
-from tests.helpers import random_features
+from tests.helpers import random_features, write_vocab
 from tfbert import BertClassifier, BertEncoder, BertPretrainer, BertSpanQA, BertTokenClassifier
 from tfbert import load
 from tfbert.convert import read_hf
@@ -29,6 +29,7 @@ def save_hf(model_class, directory, seed=0, **config):
         for parameter in model.parameters():
             parameter.normal_(0.0, 0.2)
     model.save_pretrained(directory)
+    write_vocab(directory / "vocab.txt")  # save_pretrained of a model writes no tokenizer
     return model
 
 

@@ -3,7 +3,7 @@ import keras
 import keras_hub
 import numpy as np
 
-from tests.helpers import random_features
+from tests.helpers import random_features, write_vocab
 from tfbert import BertEncoder, load
 from tfbert.convert import read_keras_hub
 
@@ -18,7 +18,8 @@ def test_backbone_parity_through_a_preset(tmp_path):
         variable.assign(rng.normal(0.0, 0.2, variable.shape).astype("float32"))
     backbone.save_to_preset(str(tmp_path / "preset"))
 
-    read_keras_hub(tmp_path / "preset").save(tmp_path / "tfbert")
+    read_keras_hub(tmp_path / "preset").save(tmp_path / "tfbert",
+                                             vocab_file=write_vocab(tmp_path / "vocab.txt"))
     model = load(tmp_path / "tfbert")
     assert isinstance(model, BertEncoder) and model.config.hidden_act == "gelu_new"
     features = random_features(3, 20, 211, lengths=[20, 11, 4])

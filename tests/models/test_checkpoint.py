@@ -9,7 +9,7 @@ from official.legacy.bert import configs as garden_configs
 from official.nlp.modeling import models as garden_models
 from official.nlp.tools import tf2_bert_encoder_checkpoint_converter as garden_converter
 
-from tests.helpers import random_features
+from tests.helpers import random_features, write_vocab
 from tfbert import BertConfig, BertPretrainer, save
 from tfbert.models.checkpoint import read_checkpoint, write_checkpoint
 
@@ -24,7 +24,7 @@ def test_model_garden_reads_a_tfbert_checkpoint(tmp_path):
     rng = np.random.default_rng(0)
     for variable in model.weights:
         variable.assign(rng.normal(0.0, 0.2, variable.shape).astype("float32"))
-    directory = save(model, tmp_path / "tfbert")
+    directory = save(model, tmp_path / "tfbert", vocab_file=write_vocab(tmp_path / "vocab.txt"))
 
     garden_config = garden_configs.BertConfig.from_dict(
         dict(CONFIG.to_dict(), hidden_act="gelu"))

@@ -3,18 +3,25 @@ import json
 import numpy as np
 import pytest
 
-from tests.helpers import random_features
-from tfbert import BertClassifier, BertConfig, BertEncoder, BertPretrainer, load, save
+from tests.helpers import random_features, write_vocab
+from tfbert import BertClassifier, BertConfig, BertEncoder, BertPretrainer, load
+from tfbert import save as save_with_vocab
 from tfbert.models.checkpoint import assign_weights, read_checkpoint
-from tfbert.models.model_directory import read_config, vocabulary
+from tfbert.models.model_directory import ModelDirectory
 
 CONFIG = BertConfig.preset("bert_tiny")
 
 
+def save(model, directory, **kwargs):
+    """`tfbert.save` with a small vocabulary beside `directory` unless one is given."""
+    if "vocab_file" not in kwargs:
+        kwargs["vocab_file"] = write_vocab(directory.parent / f"{directory.name}_vocab.txt")
+    return save_with_vocab(model, directory, **kwargs)
+
+
 def test_save_and_load_rebuild_the_same_model(tmp_path):
     model = BertClassifier(CONFIG, num_labels=2, labels=["no", "yes"])
-    vocab = tmp_path / "vocab.txt"
-    vocab.write_text("[PAD]\n[UNK]\n")
+    vocab = write_vocab(tmp_path / "vocab.txt")
     directory = save(model, tmp_path / "model", vocab_file=vocab, do_lower_case=True)
     assert sorted(p.name for p in directory.iterdir()) == [
         "bert_model.ckpt.data-00000-of-00001", "bert_model.ckpt.index", "config.json",
@@ -71,8 +78,8 @@ def test_existing_directory_is_kept_unless_overwrite(tmp_path):
     with pytest.raises(FileExistsError, match="overwrite"):
         save(BertEncoder(CONFIG), target)
     save(BertClassifier(CONFIG, num_labels=2), target, overwrite=True)
-    assert read_config(target)[1]["class"] == "BertClassifier"
-    assert [p.name for p in tmp_path.iterdir()] == ["model"]  # no staging leftovers
+    assert ModelDirectory(target).model_class == "BertClassifier"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "model_vocab.txt"]
 
 
 def test_failed_save_leaves_no_directory(tmp_path):
@@ -92,10 +99,42 @@ def test_not_a_model_directory(tmp_path):
     (["[CLS]", "hello"], False, False),  # recorded wins
 ])
 def test_vocabulary_casing(tmp_path, tokens, recorded, lower_case):
-    vocab = tmp_path / "vocab.txt"
-    vocab.write_text("\n".join(tokens) + "\n")
-    directory = save(BertEncoder(CONFIG), tmp_path / "model", vocab_file=vocab,
-                     do_lower_case=recorded)
-    assert vocabulary(directory, "needed here") == (directory / "vocab.txt", lower_case)
-    with pytest.raises(FileNotFoundError, match="has no vocab.txt; needed here"):
-        vocabulary(save(BertEncoder(CONFIG), tmp_path / "bare"), "needed here")
+    vocab = write_vocab(tmp_path / "vocab.txt", tokens)
+    directory = save(BertEncoder(CONFIG), tmp_path / "model", vocab_file=vocab)
+    config_file = directory / "config.json"
+    values = json.loads(config_file.read_text())
+    values["do_lower_case"] = recorded  # as a directory written by hand or an older tfbert
+    config_file.write_text(json.dumps(values))
+    source = ModelDirectory(directory)
+    assert (source.vocab_file, source.lower_case) == (directory / "vocab.txt", lower_case)
+
+
+def test_save_records_the_vocabulary_casing(tmp_path):
+    cased = save(BertEncoder(CONFIG), tmp_path / "cased",
+                 vocab_file=write_vocab(tmp_path / "v.txt", ["Hello", "hello"]))
+    assert json.loads((cased / "config.json").read_text())["do_lower_case"] is False
+
+
+def test_a_model_directory_is_complete_or_not_written(tmp_path, capsys):
+    with pytest.raises(ValueError, match="`vocab_file` is required: a model directory holds"):
+        save_with_vocab(BertEncoder(CONFIG), tmp_path / "bare")
+    assert list(tmp_path.iterdir()) == []
+    small = BertConfig(vocab_size=6, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                       intermediate_size=8)
+    with pytest.raises(ValueError, match="has 8 tokens but the model's vocab_size is 6"):
+        save(BertEncoder(small), tmp_path / "small",
+             vocab_file=write_vocab(tmp_path / "v.txt", ["a", "b", "c"]))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.txt"]
+    with pytest.raises(ValueError, match=r"lacks the special tokens \['\[MASK\]'\]"):
+        save(BertEncoder(CONFIG), tmp_path / "x", vocab_file=_write(tmp_path / "w.txt",
+                                                                   "[PAD]\n[UNK]\n[CLS]\n[SEP]\n"))
+    # A directory without its vocabulary (hand-made, older tfbert) is refused when read.
+    directory = save(BertEncoder(CONFIG), tmp_path / "model")
+    (directory / "vocab.txt").unlink()
+    with pytest.raises(FileNotFoundError, match="has no vocab.txt: a model directory holds"):
+        load(directory)
+
+
+def _write(path, text):
+    path.write_text(text)
+    return path

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import tfbert
+from tests.helpers import write_vocab
 from tests.training.synthetic import tiny_config
 from tfbert.training.callbacks import HistoryLog, PeriodicCheckpoint, ThroughputLogger
 
@@ -41,8 +42,9 @@ def test_periodic_checkpoints_are_model_directories_and_the_newest_are_kept(tmp_
     features = {"input_word_ids": np.ones((4, 6), "int32"), "input_mask": np.ones((4, 6), "int32"),
                 "input_type_ids": np.zeros((4, 6), "int32")}
     saved = []
-    checkpoint = PeriodicCheckpoint(tmp_path, lambda m, p: saved.append(tfbert.save(m, p)),
-                                    every=2, keep=2)
+    vocab = write_vocab(tmp_path.parent / f"{tmp_path.name}_vocab.txt")
+    checkpoint = PeriodicCheckpoint(
+        tmp_path, lambda m, p: saved.append(tfbert.save(m, p, vocab_file=vocab)), every=2, keep=2)
     model.fit(features, {"logits": np.zeros(4, "int32")}, batch_size=2, epochs=6, verbose=0,
               callbacks=[checkpoint])
     assert [p.name for p in saved] == ["step_4", "step_8", "step_12"]
@@ -54,4 +56,5 @@ def test_periodic_checkpoints_are_model_directories_and_the_newest_are_kept(tmp_
 def test_extra_files_cannot_replace_the_model_files(tmp_path, name):
     model = tfbert.BertClassifier(tiny_config(), num_labels=2)
     with pytest.raises(ValueError, match="`extra_files` names must be plain file names"):
-        tfbert.save(model, tmp_path / "m", extra_files={name: "{}"})
+        tfbert.save(model, tmp_path / "m", vocab_file=write_vocab(tmp_path / "v.txt"),
+                    extra_files={name: "{}"})

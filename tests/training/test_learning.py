@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "pipelines"))
 def test_pretraining_and_finetuning_learn(tmp_path):
     import learning
 
-    results = learning.main(tmp_path, steps=1000, finetune_epochs=3, verbose=0)
+    results = learning.main(tmp_path, steps=1000, finetune_epochs=3, progress="none")
     assert results["held_out_mlm_accuracy_before"] < 0.02  # random weights, 3,000-token vocab
     assert results["held_out_mlm_accuracy_after"] > 0.1  # 0.169 after 1,500 steps
     assert results["finetune_eval_accuracy"] > 0.9

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from tfbert.export import TASKS, export_model
-from tfbert.layers.sequence_pooling import POOLING_MODES
+from tfbert.names import EXPORT_TASKS, POOLING_MODES
 
 _EXAMPLE = """example:
   tfbert export --model models/sentiment --task classify --out saved_models/sentiment/1
@@ -33,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "and that TF Serving loads as is.",
         epilog=_EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="the model directory to export")
-    parser.add_argument("--task", required=True, choices=list(TASKS), help="what to serve")
+    parser.add_argument("--task", required=True, choices=EXPORT_TASKS, help="what to serve")
     parser.add_argument("--out", required=True,
                         help="the version directory to write, saved_models/NAME/VERSION "
                              "(VERSION an integer)")
@@ -52,6 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tfbert.export import export_model
+
     export_model(args.model, args.task, args.out, pooling=args.pooling,
                  normalize=args.normalize, seq_length=args.seq_length, top_k=args.top_k,
                  overwrite=args.overwrite, progress=print)

@@ -1,37 +1,49 @@
-"""`tfbert finetune`: fine-tune a model directory on labelled text with model.fit."""
+"""`tfbert finetune`: fine-tune a model directory for a task with model.fit."""
 from __future__ import annotations
 
 import argparse
+
+from tfbert.names import FINETUNE_TASKS
+from tfbert.training.options import TrainingOptions
 
 EXAMPLE = """examples:
   tfbert finetune --task classify --model models/bert_base --train train.csv --eval dev.csv \\
       --out models/sentiment --epochs 3 --batch-size 32 --seq-length 128
   tfbert finetune --task classify --model models/bert_base --train pairs.jsonl \\
       --text-column premise --text-pair-column hypothesis --out models/nli
+  tfbert finetune --task regress --model models/bert_base --train sts_train.tsv \\
+      --eval sts_dev.tsv --text-column sentence1 --text-pair-column sentence2 \\
+      --label-column score --out models/sts
+
+tasks:
+  classify  a label per text or text pair; cross-entropy; eval: accuracy, macro-F1, per class
+  regress   a number per text or text pair (STS-B style); MSE; eval: Pearson, Spearman, MSE
 
 Files: .csv or .tsv with a header row, or .jsonl (one object per line), with the columns
-text, optional text_pair, and label (names; any strings). The labels are sorted and stored
-in OUT (config.json), so exports and predictions return label names. Labels in --eval must
-appear in --train. OUT is written atomically at the end, with history.json."""
+text, optional text_pair, and label. classify: labels are names, sorted and stored in OUT
+(config.json), so exports and predictions return them; labels in --eval must appear in --train.
+regress: labels are numbers. Every file problem is reported with its file and line before
+training. OUT is written atomically at the end, with history.json and finetuning.json."""
 
 
 def register(subparsers) -> None:
-    from tfbert.training.options import TrainingOptions
-
     parser = subparsers.add_parser(
-        "finetune", help="fine-tune a model directory on labelled text",
+        "finetune", help="fine-tune a model directory for a task",
         description="Fine-tune BERT with model.fit, on one device or under tf.distribute.",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--task", choices=("classify",), default="classify")
+    parser.add_argument("--task", choices=FINETUNE_TASKS, default="classify",
+                        help="what to learn (default classify)")
     parser.add_argument("--model", required=True, metavar="DIR",
                         help="model directory to start from (pretrained, converted, ...)")
     parser.add_argument("--train", required=True, metavar="FILE", help=".csv, .tsv or .jsonl")
-    parser.add_argument("--eval", metavar="FILE", help="evaluated after every epoch")
+    parser.add_argument("--eval", metavar="FILE", help="scored after every epoch")
     parser.add_argument("--out", required=True, metavar="DIR", help="model directory to write")
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=3, help="passes over --train (default 3)")
     parser.add_argument("--batch-size", type=int, default=32, metavar="B",
-                        help="global batch size")
-    parser.add_argument("--seq-length", type=int, default=128, metavar="L")
+                        help="global batch size (default 32)")
+    parser.add_argument("--seq-length", type=int, default=128, metavar="L",
+                        help="packed length, at most the model's max_position_embeddings "
+                             "(default 128)")
     parser.add_argument("--text-column", default="text", metavar="NAME")
     parser.add_argument("--text-pair-column", default="text_pair", metavar="NAME")
     parser.add_argument("--label-column", default="label", metavar="NAME")
@@ -42,17 +54,17 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from tfbert.training.finetuning import finetune
-    from tfbert.training.options import TrainingOptions
 
     history = finetune(
         model_dir=args.model, train_file=args.train, eval_file=args.eval, out=args.out,
         task=args.task, epochs=args.epochs, batch_size=args.batch_size,
-        seq_length=args.seq_length, text_column=args.text_column,
-        text_pair_column=args.text_pair_column, label_column=args.label_column,
-        overwrite=args.overwrite,
-        options=TrainingOptions.from_args(args, default_learning_rate=5e-5))
+        seq_length=args.seq_length, overwrite=args.overwrite,
+        settings={"text_column": args.text_column, "text_pair_column": args.text_pair_column,
+                  "label_column": args.label_column},
+        options=TrainingOptions.from_args(args))
     last = history[-1]
-    metrics = ", ".join(f"{key} {last[key]:.4f}" for key in ("accuracy", "val_accuracy")
-                        if key in last)
+    metrics = ", ".join(f"{key} {value:.4f}" for key, value in last.items()
+                        if key in ("loss", "accuracy", "val_accuracy", "val_macro_f1",
+                                   "val_pearson", "val_spearman"))
     print(f"wrote {args.out} after {last['step']} steps: {metrics}")
     return 0

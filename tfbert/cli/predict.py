@@ -1,62 +1,102 @@
-"""`tfbert predict`: send texts to a served model (TF Serving or `tfbert serve`), print JSON."""
+"""`tfbert predict`: run a fine-tuned model directory on a file in this process, or send texts to
+a served model (TF Serving or `tfbert serve`), and print JSON."""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
 
-_EXAMPLE = """example:
+_EXAMPLE = """examples:
+  tfbert predict --model models/sentiment --input reviews.txt --output predictions.jsonl
+  tfbert predict --model models/sentiment --input dev.csv --output predictions.jsonl
   tfbert predict --server localhost:8500 --model-name sentiment "great film" "dull plot"
   tfbert predict --server localhost:8500 --model-name sentiment --signature text_pair \\
       --pair "is it good?" "it is great"
+  tfbert predict --server localhost:8500 --model-name sentiment --signature classify "great"
   tfbert predict --server localhost:8500 --model-name sentiment --metadata
 
-Prints one JSON object: the model's outputs, one list entry per text.
-"""
+--model: --input is a .txt file (one text per line) or a data file of the model's task (labels
+optional); --output gets one JSON line per input, in order: classify: label, probabilities;
+regress: value. --server: prints one JSON object, the model's outputs with one list entry per
+text; a signature on tf.Examples (classify, classify_pair) is called through the Classify API
+and prints label -> score per text."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "predict", help="send texts to a served model over gRPC and print the outputs as JSON",
-        description="Sends raw texts to a model served by TF Serving or `tfbert serve` "
-                    "(gRPC Predict) and prints the outputs as JSON.",
+        "predict", help="predict with a model directory, or with a served model over gRPC",
+        description="Runs a fine-tuned model directory on an input file in this process "
+                    "(--model), or sends raw texts to a model served by TF Serving or "
+                    "`tfbert serve` over gRPC (--server), and writes JSON.",
         epilog=_EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("texts", metavar="TEXT", nargs="*", help="texts to send")
-    parser.add_argument("--server", required=True, help="HOST:PORT of the gRPC server")
-    parser.add_argument("--model-name", required=True, help="the served model's name")
-    parser.add_argument("--signature", default=None,
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--model", metavar="DIR", help="fine-tuned model directory (in-process)")
+    where.add_argument("--server", metavar="HOST:PORT", help="the gRPC server")
+    local = parser.add_argument_group("with --model")
+    local.add_argument("--input", metavar="FILE", help=".txt (a text per line), .csv, .tsv, .jsonl")
+    local.add_argument("--output", metavar="FILE.jsonl", help="where the records go")
+    local.add_argument("--batch-size", type=int, default=32, metavar="B",
+                       help="inputs per model call (default 32)")
+    served = parser.add_argument_group("with --server")
+    served.add_argument("texts", metavar="TEXT", nargs="*", help="texts to send")
+    served.add_argument("--model-name", help="the served model's name")
+    served.add_argument("--signature", default=None,
                         help="signature to call (default serving_default; text_pair with --pair)")
-    parser.add_argument("--pair", action="store_true",
+    served.add_argument("--pair", action="store_true",
                         help="TEXTs are pairs: text_a text_b text_a text_b ...")
-    parser.add_argument("--version", type=int, default=None, help="model version (default latest)")
-    parser.add_argument("--timeout", type=float, default=30.0, help="seconds (default 30)")
-    parser.add_argument("--metadata", action="store_true",
+    served.add_argument("--version", type=int, default=None,
+                        help="model version (default latest)")
+    served.add_argument("--timeout", type=float, default=30.0, help="seconds (default 30)")
+    served.add_argument("--metadata", action="store_true",
                         help="print the model's signatures instead of predicting")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from tfbert.serving import PredictionClient, ServingError
+    return _run_local(args) if args.model else _run_served(args)
 
+
+def _run_local(args: argparse.Namespace) -> int:
+    if not args.input or not args.output:
+        raise ValueError("--model needs --input FILE and --output FILE.jsonl")
+    if args.texts or args.model_name:
+        raise ValueError("TEXT arguments and --model-name go with --server, not --model")
+    from tfbert.tasks.inference import Predictor, write_records
+
+    predictor = Predictor(args.model, batch_size=args.batch_size)
+    count = write_records(predictor.predict_file(
+        args.input, progress=lambda message: print(message, file=sys.stderr, flush=True)),
+        args.output)
+    print(f"wrote {count:,} predictions to {args.output}")
+    return 0
+
+
+def _run_served(args: argparse.Namespace) -> int:
+    if not args.model_name:
+        raise ValueError("--server needs --model-name NAME")
     if not args.metadata and not args.texts:
         raise ValueError("give at least one TEXT (or --metadata)")
     if args.pair and len(args.texts) % 2:
         raise ValueError(f"--pair needs an even number of TEXTs (text_a text_b ...); got "
                          f"{len(args.texts)}")
+    from tfbert.serving import PredictionClient, ServingError
+
     with PredictionClient(args.server, args.model_name, timeout=args.timeout,
                           version=args.version) as client:
         try:
             if args.metadata:
                 result = client.metadata()
-            elif args.pair:
-                result = client.predict(args.texts[::2], signature=args.signature,
-                                        text_pair=args.texts[1::2])
+            elif args.signature and client.takes_examples(args.signature):
+                pairs = args.texts[1::2] if args.pair else None
+                result = client.classify(args.texts[::2] if args.pair else args.texts,
+                                         text_pair=pairs, signature=args.signature)
             else:
-                result = client.predict(args.texts, signature=args.signature)
+                texts = args.texts[::2] if args.pair else args.texts
+                result = client.predict(texts, signature=args.signature,
+                                        text_pair=args.texts[1::2] if args.pair else None)
+                result = {name: value.tolist() for name, value in result.items()}
         except ServingError as error:
             print(f"tfbert predict: error: {error}", file=sys.stderr)
             return 1
-    if not args.metadata:
-        result = {name: value.tolist() for name, value in result.items()}
     print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0

@@ -36,7 +36,8 @@ def register(subparsers) -> None:
     data.add_argument("--records", nargs="+", metavar="FILE",
                       help="TFRecords of original BERT's create_pretraining_data.py")
     parser.add_argument("--vocab", metavar="FILE",
-                        help="vocab.txt (default: the --init directory's)")
+                        help="vocab.txt (default: the --init directory's); a --config preset "
+                             "takes its size as vocab_size")
     parser.add_argument("--out", required=True, metavar="DIR", help="model directory to write")
     parser.add_argument("--steps", type=int, required=True, metavar="N", help="optimizer steps")
     parser.add_argument("--batch-size", type=int, required=True, metavar="B",
@@ -47,37 +48,25 @@ def register(subparsers) -> None:
     parser.add_argument("--whole-word-masking", action="store_true")
     parser.add_argument("--no-next-sentence", dest="next_sentence", action="store_false",
                         help="masked LM only (RoBERTa style)")
-    parser.add_argument("--cased", dest="lower_case", action="store_false",
-                        help="keep case and accents (default: uncased)")
+    parser.add_argument("--lower-case", action=argparse.BooleanOptionalAction, default=None,
+                        help="lowercase and strip accents (uncased), or not (default: the "
+                             "vocabulary's casing: uncased if no token has upper case)")
     parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     TrainingOptions.add_arguments(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from tfbert.models.model_directory import VOCAB_FILE, read_config
     from tfbert.training import TrainingOptions, pretrain
 
-    vocab = args.vocab
-    lower_case = args.lower_case
-    if args.init is not None:
-        _, _, extras = read_config(args.init)
-        vocab = vocab or str(Path(args.init) / VOCAB_FILE)
-        if extras["do_lower_case"] is not None:
-            lower_case = bool(extras["do_lower_case"])
-    if vocab is None:
-        raise ValueError("--vocab is required unless --init names a model directory with a "
-                         "vocab.txt.")
     history = pretrain(
-        corpus=args.corpus or (), records=args.records or (), vocab_file=vocab, out=args.out,
-        steps=args.steps, batch_size=args.batch_size, seq_length=args.seq_length,
+        corpus=args.corpus or (), records=args.records or (), vocab_file=args.vocab,
+        out=args.out, steps=args.steps, batch_size=args.batch_size, seq_length=args.seq_length,
         config=args.config, init=args.init,
         max_predictions_per_seq=args.max_predictions_per_seq, masking_rate=args.masking_rate,
         whole_word_masking=args.whole_word_masking, next_sentence=args.next_sentence,
-        lower_case=lower_case, overwrite=args.overwrite,
-        options=TrainingOptions.from_args(args, default_learning_rate=1e-4))
+        lower_case=args.lower_case, overwrite=args.overwrite,
+        options=TrainingOptions.from_args(args))
     last = history[-1] if history else {}
     summary = ", ".join(f"{key} {last[key]:.4f}" for key in ("loss", "mlm_logits_accuracy")
                         if key in last)

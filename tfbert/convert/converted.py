@@ -24,11 +24,19 @@ class ConvertedModel:
     do_lower_case: bool | None = None
     notes: tuple[str, ...] = ()  # what the source had that the conversion left out
 
-    def save(self, directory: str | os.PathLike, overwrite: bool = False) -> Path:
-        """Writes the model directory (atomically); `tfbert.load` rebuilds it."""
+    def save(self, directory: str | os.PathLike, overwrite: bool = False,
+             vocab_file: str | os.PathLike | None = None) -> Path:
+        """Writes the model directory (atomically); `tfbert.load` rebuilds it. `vocab_file`
+        gives (or replaces) the vocabulary when the source has none: a model directory
+        always holds one."""
+        if vocab_file is None and self.vocab_file is None:
+            raise ValueError("The source has no vocab.txt, and a model directory needs the "
+                             "vocabulary the weights were trained with: pass it with --vocab "
+                             "FILE (`vocab_file=`).")
+        lower_case = self.do_lower_case if vocab_file is None else None
         return write_model_directory(directory, self.config, self.task, self.weights,
-                                     vocab_file=self.vocab_file,
-                                     do_lower_case=self.do_lower_case, overwrite=overwrite)
+                                     vocab_file=vocab_file or self.vocab_file,
+                                     do_lower_case=lower_case, overwrite=overwrite)
 
 
 def match_model(config: BertConfig, task: dict[str, Any], tensors: dict[str, np.ndarray],

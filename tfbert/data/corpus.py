@@ -58,6 +58,25 @@ def resolve_files(files: str | os.PathLike | Sequence[str | os.PathLike]) -> lis
     return sorted(dict.fromkeys(found))
 
 
+def check_has_tokens(files: list[str], tokenize, lines_per_batch: int = LINES_PER_BLOCK) -> None:
+    """Raises a ValueError naming `files` if no line of them has a token under `tokenize`
+    (strings [N] -> ragged ids [N, (tokens)]).
+
+    Reads only until the first line with a token, so a real corpus costs one block; a corpus
+    that is empty, blank, or whose lines all tokenize to nothing would otherwise make a
+    repeating pipeline search forever for its first example.
+    """
+    lines_read = 0
+    for lines in tf.data.TextLineDataset(files).batch(lines_per_batch):
+        lines_read += int(lines.shape[0])
+        valid = tf.strings.unicode_transcode(lines, "UTF-8", "UTF-8", errors="ignore")
+        if bool(tf.reduce_any(tokenize(valid).row_lengths() > 0)):
+            return
+    raise ValueError(f"The corpus has no text to train on: none of the {lines_read:,} lines of "
+                     f"{files} has a token (the files are empty, blank, or hold only characters "
+                     "the tokenizer drops).")
+
+
 def shard_files(
     files: list[str], input_context: tf.distribute.InputContext | None
 ) -> tuple[list[str], tuple[int, int] | None]:

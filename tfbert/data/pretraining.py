@@ -32,7 +32,7 @@ from collections.abc import Sequence
 
 import tensorflow as tf
 
-from tfbert.data.corpus import document_dataset, resolve_files, shard_files
+from tfbert.data.corpus import check_has_tokens, document_dataset, resolve_files, shard_files
 from tfbert.data.masking import DynamicMasker
 from tfbert.data.pairs import ExampleSampler
 from tfbert.data.seeds import fold
@@ -100,7 +100,8 @@ def pretraining_dataset(
 
     Bad input never stops an epoch: invalid UTF-8 bytes are dropped (as original BERT), lines
     without tokens and empty documents are skipped, over-long sentences are truncated; pass
-    `stats` to count these. Missing files raise FileNotFoundError here, before training.
+    `stats` to count these. Missing files raise FileNotFoundError here, before training, and
+    (when called eagerly, as `pretrain` does) a corpus without a single token a ValueError.
 
     Args:
         files: text files: paths or glob patterns, one or a list.
@@ -143,6 +144,8 @@ def pretraining_dataset(
         raise ValueError(
             "`max_predictions_per_seq` must be at most `seq_length`; "
             f"got max_predictions_per_seq={max_predictions_per_seq}, seq_length={seq_length}")
+    if tf.executing_eagerly():
+        check_has_tokens(files, tokenizer)
     files, shard = shard_files(files, input_context)
     stream_seed = pipeline_seed(seed, input_context)
     # Sharding documents needs every pipeline to read the files in the same order.

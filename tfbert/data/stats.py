@@ -3,7 +3,9 @@
 Bad input never stops an epoch: invalid bytes are dropped, lines without tokens skipped, long
 sentences truncated. Pass a `CorpusStats` to `pretraining_dataset` to count these events (the
 counts are int64 variables updated inside the tf.data graph), and `log()` them, e.g. at the end
-of every epoch.
+of every epoch. The counts are of what the pipeline has read so far: a repeating pipeline reads
+the corpus again on every pass, and reads ahead of training (prefetching), so a corpus of 253
+lines can count thousands of documents; divide by the passes to get per-corpus figures.
 
 >>> stats = CorpusStats()
 >>> _ = stats.add(skipped_lines=tf.constant(2, tf.int64))
@@ -58,4 +60,6 @@ class CorpusStats:
         problems = counts["empty_documents"] + counts["skipped_lines"]
         problems += counts["invalid_utf8_lines"] + counts["long_sentences"]
         text = "; ".join(f"{counts[name]:,} {meaning}" for name, meaning in COUNTS.items())
-        logger.log(logging.WARNING if problems else logging.INFO, "pretraining corpus: %s", text)
+        logger.log(logging.WARNING if problems else logging.INFO,
+                   "pretraining input read so far (every pass over the corpus, and what is "
+                   "prefetched, counts again): %s", text)

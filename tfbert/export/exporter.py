@@ -25,7 +25,7 @@ from tfbert.export.examples import CLASSIFY_METHOD
 from tfbert.export.serving_task import ServingTask
 from tfbert.export.tasks import build_task
 from tfbert.export.validation import validate
-from tfbert.models.model_directory import load, read_config, staged_directory, vocabulary
+from tfbert.models.model_directory import ModelDirectory, staged_directory
 
 EXTRA_DIR = "assets.extra"
 INFO_FILE = "tfbert.json"
@@ -104,12 +104,11 @@ def export_model(model_dir: str | os.PathLike, task: str, out: str | os.PathLike
     """
     out = _version_directory(out, overwrite)
     report = progress or (lambda message: None)
-    config = read_config(model_dir)[0]
-    vocab_file, lower_case = vocabulary(
-        model_dir, "a raw-text export needs the model's vocabulary in its model directory")
-    seq_length = config.max_position_embeddings if seq_length is None else seq_length
+    source = ModelDirectory(model_dir)
+    vocab_file, lower_case = source.vocab_file, source.lower_case
+    seq_length = source.config.max_position_embeddings if seq_length is None else seq_length
     report(f"loading {model_dir}")
-    model = load(model_dir)
+    model = source.load()
     serving = build_task(task, model, str(vocab_file), lower_case=lower_case,
                          seq_length=seq_length, pooling=pooling, normalize=normalize, top_k=top_k)
     with staged_directory(out) as staging:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-POOLING_MODES = ("cls", "mean")
+from tfbert.names import POOLING_MODES
 
 
 @keras.saving.register_keras_serializable(package="tfbert")

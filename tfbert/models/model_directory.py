@@ -1,7 +1,8 @@
 """The model directory: everything needed to rebuild a model, offline.
 
 Layout: `config.json` (original `bert_config.json` fields, `do_lower_case`, and `task`: the
-model class and its arguments), `vocab.txt` when known, and the weights as the TF checkpoint
+model class and its arguments), `vocab.txt` (always: a directory is complete or not written), and
+the weights as the TF checkpoint
 `bert_model.ckpt` keyed by the original BERT variable names.
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+import keras
 import numpy as np
 
 from tfbert.config import BertConfig
@@ -21,18 +23,21 @@ from tfbert.models.bert_classifier import BertClassifier
 from tfbert.models.bert_embedder import BertEmbedder
 from tfbert.models.bert_encoder import BertEncoder
 from tfbert.models.bert_pretrainer import BertPretrainer
+from tfbert.models.bert_regressor import BertRegressor
 from tfbert.models.bert_span_qa import BertSpanQA
 from tfbert.models.bert_token_classifier import BertTokenClassifier
-from tfbert.models.checkpoint import assign_weights, model_weights, read_checkpoint, write_checkpoint
+from tfbert.models.checkpoint import (AssignResult, assign_weights, model_weights, read_checkpoint,
+                                     write_checkpoint)
 from tfbert.models.task_model import TaskModel
-from tfbert.text.vocab import is_uncased, load_vocab
+from tfbert.text.tokenizer import BertTokenizer
+from tfbert.text.vocab import is_uncased, load_vocab, special_token_ids
 
 CONFIG_FILE = "config.json"
 VOCAB_FILE = "vocab.txt"
 CHECKPOINT = "bert_model.ckpt"
 
 MODEL_CLASSES: dict[str, type[TaskModel]] = {
-    cls.__name__: cls for cls in (BertEncoder, BertPretrainer, BertClassifier,
+    cls.__name__: cls for cls in (BertEncoder, BertPretrainer, BertClassifier, BertRegressor,
                                   BertTokenClassifier, BertSpanQA, BertEmbedder)}
 
 # config.json keys that are not BertConfig fields.
@@ -68,20 +73,39 @@ def staged_directory(directory: Path) -> Iterator[Path]:
         raise
 
 
+def check_vocabulary(vocab_file: str | os.PathLike, config: BertConfig) -> list[str]:
+    """The tokens of `vocab_file`, checked for a model of `config`: the special tokens are
+    there and every id fits the embedding table (`len(vocab) <= vocab_size`)."""
+    tokens = load_vocab(vocab_file)
+    special_token_ids(tokens)
+    if len(tokens) > config.vocab_size:
+        raise ValueError(f"The vocabulary {os.fspath(vocab_file)} has {len(tokens):,} tokens but "
+                         f"the model's vocab_size is {config.vocab_size:,}: ids from "
+                         f"{config.vocab_size:,} up would have no embedding. Use a config with "
+                         f"vocab_size >= {len(tokens):,}.")
+    return tokens
+
+
 def write_model_directory(directory: str | os.PathLike, config: BertConfig,
                           task: Mapping[str, Any], weights: Mapping[str, np.ndarray], *,
-                          vocab_file: str | os.PathLike | None = None,
+                          vocab_file: str | os.PathLike | None,
                           do_lower_case: bool | None = None, overwrite: bool = False,
                           extra_files: Mapping[str, str] | None = None) -> Path:
     """Writes a model directory atomically: a reader sees the old one or the complete new one.
 
-    `task` is a `task_spec`; `weights` maps original BERT names to arrays; `extra_files` maps
-    file names to text written alongside (e.g. training's `history.json`).
+    `task` is a `task_spec`; `weights` maps original BERT names to arrays; `vocab_file` is the
+    vocabulary the weights were trained with (required: export, fine-tuning and prediction
+    tokenize with it); `do_lower_case` None records the vocabulary's own casing; `extra_files`
+    maps file names to text written alongside (e.g. training's `history.json`).
     """
     directory = Path(directory)
     if task.get("class") not in MODEL_CLASSES:
         raise ValueError(f"`task['class']` must be one of {', '.join(MODEL_CLASSES)}; "
                          f"got {task.get('class')!r}.")
+    if vocab_file is None:
+        raise ValueError("`vocab_file` is required: a model directory holds the vocabulary its "
+                         "weights were trained with, which export, fine-tuning and prediction "
+                         "tokenize with.")
     if directory.exists() and any(directory.iterdir()) and not overwrite:
         raise FileExistsError(f"{directory} exists and is not empty; pass overwrite=True "
                               "(`--overwrite`) to replace it.")
@@ -89,13 +113,15 @@ def write_model_directory(directory: str | os.PathLike, config: BertConfig,
         if Path(name).name != name or name in (CONFIG_FILE, VOCAB_FILE) or name.startswith(CHECKPOINT):
             raise ValueError(f"`extra_files` names must be plain file names other than "
                              f"{CONFIG_FILE}, {VOCAB_FILE} and {CHECKPOINT}.*; got {name!r}.")
-    if vocab_file is not None and not Path(vocab_file).is_file():
+    if not Path(vocab_file).is_file():
         raise FileNotFoundError(f"Vocabulary file not found: {vocab_file}")
+    tokens = check_vocabulary(vocab_file, config)
+    if do_lower_case is None:
+        do_lower_case = is_uncased(tokens)
     with staged_directory(directory) as staging:
-        values = {**config.to_dict(), "do_lower_case": do_lower_case, "task": dict(task)}
+        values = {**config.to_dict(), "do_lower_case": bool(do_lower_case), "task": dict(task)}
         (staging / CONFIG_FILE).write_text(json.dumps(values, indent=2) + "\n", encoding="utf-8")
-        if vocab_file is not None:
-            shutil.copyfile(vocab_file, staging / VOCAB_FILE)
+        shutil.copyfile(vocab_file, staging / VOCAB_FILE)
         write_checkpoint(staging / CHECKPOINT, weights)
         for name, text in (extra_files or {}).items():
             (staging / name).write_text(text, encoding="utf-8")
@@ -105,13 +131,16 @@ def write_model_directory(directory: str | os.PathLike, config: BertConfig,
 def save(model: TaskModel, directory: str | os.PathLike, *,
          vocab_file: str | os.PathLike | None = None, do_lower_case: bool | None = None,
          overwrite: bool = False, extra_files: Mapping[str, str] | None = None) -> Path:
-    """Saves `model` as a model directory that `load` rebuilds (`extra_files`: name -> text).
+    """Saves `model` and its vocabulary as a model directory that `load` rebuilds
+    (`extra_files`: name -> text). `vocab_file` is required (see `write_model_directory`).
 
     >>> import tempfile, tfbert
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = open(f"{folder}/vocab.txt", "w").write("[PAD]\\n[UNK]\\n[CLS]\\n[SEP]\\n[MASK]\\nhi\\n")
     >>> model = tfbert.BertClassifier(tfbert.BertConfig.preset("bert_tiny"), num_labels=3)
-    >>> path = save(model, tempfile.mkdtemp() + "/classifier")
-    >>> type(load(path)).__name__
-    'BertClassifier'
+    >>> path = save(model, f"{folder}/classifier", vocab_file=f"{folder}/vocab.txt")
+    >>> type(load(path)).__name__, ModelDirectory(path).lower_case
+    ('BertClassifier', True)
     """
     if not isinstance(model, TaskModel):
         raise TypeError(f"`model` must be a tfbert model; got {type(model).__name__}.")
@@ -120,28 +149,62 @@ def save(model: TaskModel, directory: str | os.PathLike, *,
                                  overwrite=overwrite, extra_files=extra_files)
 
 
-def read_config(directory: str | os.PathLike) -> tuple[BertConfig, dict[str, Any], dict[str, Any]]:
-    """Reads config.json: (BertConfig, task spec, {"do_lower_case": ...})."""
-    path = Path(directory) / CONFIG_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"{directory} is not a model directory: {CONFIG_FILE} is missing.")
-    values = json.loads(path.read_text(encoding="utf-8"))
-    extras = {key: values.pop(key, None) for key in _DIRECTORY_KEYS}
-    task = extras.pop("task") or {"class": "BertEncoder"}
-    return BertConfig.from_dict(values), dict(task), extras
+class ModelDirectory:
+    """A model directory on disk, checked complete: it answers for its config, task, labels,
+    vocabulary and casing, and loads or warm-starts models from its weights.
 
+    `lower_case` is config.json's `do_lower_case`, or, when a directory does not record it,
+    whether its vocabulary is uncased (no upper case).
+    """
 
-def vocabulary(directory: str | os.PathLike, purpose: str) -> tuple[Path, bool]:
-    """The model directory's `vocab.txt` and whether to lower-case: config.json's
-    `do_lower_case`, or, when it is not recorded, whether the vocabulary is uncased (no upper
-    case). `purpose` completes the error raised when the vocabulary is missing."""
-    vocab_file = Path(directory) / VOCAB_FILE
-    if not vocab_file.is_file():
-        raise FileNotFoundError(f"{directory} has no {VOCAB_FILE}; {purpose}")
-    do_lower_case = read_config(directory)[2]["do_lower_case"]
-    if do_lower_case is None:
-        return vocab_file, is_uncased(load_vocab(vocab_file))
-    return vocab_file, bool(do_lower_case)
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        config_file = self.path / CONFIG_FILE
+        if not config_file.is_file():
+            raise FileNotFoundError(f"{self.path} is not a model directory: {CONFIG_FILE} is "
+                                    "missing.")
+        values = json.loads(config_file.read_text(encoding="utf-8"))
+        extras = {key: values.pop(key, None) for key in _DIRECTORY_KEYS}
+        self.config = BertConfig.from_dict(values)
+        self.task: dict[str, Any] = dict(extras["task"] or {"class": "BertEncoder"})
+        self.vocab_file = self.path / VOCAB_FILE
+        if not self.vocab_file.is_file():
+            raise FileNotFoundError(
+                f"{self.path} has no {VOCAB_FILE}: a model directory holds the vocabulary its "
+                "weights were trained with (copy it there).")
+        tokens = check_vocabulary(self.vocab_file, self.config)
+        recorded = extras["do_lower_case"]
+        self.lower_case = is_uncased(tokens) if recorded is None else bool(recorded)
+
+    @property
+    def model_class(self) -> str:
+        """The task model's class name, e.g. "BertClassifier"."""
+        return self.task["class"]
+
+    @property
+    def labels(self) -> tuple[str, ...] | None:
+        """The label names of a classifier or tagger, in output order (None if unnamed)."""
+        labels = self.task.get("labels")
+        return None if labels is None else tuple(labels)
+
+    def weights(self) -> dict[str, np.ndarray]:
+        """Every tensor of the checkpoint, by original BERT name."""
+        return read_checkpoint(self.path / CHECKPOINT)
+
+    def warm_start(self, model: keras.Model, allow_missing: tuple[str, ...] = ()) -> AssignResult:
+        """Sets `model`'s variables from this directory's weights; variables under the
+        `allow_missing` prefixes (a new head) may be absent and keep their initial values."""
+        return assign_weights(model, self.weights(), allow_missing=allow_missing)
+
+    def load(self, dtype: str | None = None) -> TaskModel:
+        """The saved model, rebuilt (`dtype`: an optional Keras dtype policy)."""
+        model = build_model(self.config, self.task, dtype=dtype)
+        self.warm_start(model)
+        return model
+
+    def tokenizer(self) -> BertTokenizer:
+        """The `BertTokenizer` of the vocabulary and casing the weights were trained with."""
+        return BertTokenizer(str(self.vocab_file), lower_case=self.lower_case)
 
 
 def build_model(config: BertConfig, task: Mapping[str, Any], dtype: str | None = None) -> TaskModel:
@@ -159,7 +222,4 @@ def load(directory: str | os.PathLike, dtype: str | None = None) -> TaskModel:
 
     `dtype` optionally sets a Keras dtype policy such as "mixed_bfloat16".
     """
-    config, task, _ = read_config(directory)
-    model = build_model(config, task, dtype=dtype)
-    assign_weights(model, read_checkpoint(Path(directory) / CHECKPOINT))
-    return model
+    return ModelDirectory(directory).load(dtype=dtype)

@@ -121,12 +121,24 @@ class PredictionClient:
         outputs = self.predict_tensors(inputs, signature)
         return {name: _python(value) for name, value in outputs.items()}
 
+    def takes_examples(self, signature: str) -> bool:
+        """Whether `signature` takes serialized tf.Examples (`inputs`), as Classify needs."""
+        signatures = self.metadata()
+        if signature not in signatures:
+            raise ServingError(grpc.StatusCode.FAILED_PRECONDITION,
+                               f"{self.server}, model {self.model_name!r}: signature "
+                               f"{signature!r} not found; it has {sorted(signatures)}")
+        return list(signatures[signature]["inputs"]) == ["inputs"]
+
     def classify(self, texts: Sequence[str | bytes],
-                 text_pair: Sequence[str | bytes] | None = None) -> list[dict[str, float]]:
+                 text_pair: Sequence[str | bytes] | None = None,
+                 signature: str | None = None) -> list[dict[str, float]]:
         """Label -> score for each text (or pair), through the Classify API: the `classify`
-        (or `classify_pair`) signature of a classification export, on tf.Examples."""
+        (or `classify_pair`) signature of a classification export, on tf.Examples whose
+        features are `text` (or `text_a`, `text_b`)."""
         request = classification_pb2.ClassificationRequest()
-        self._spec(request.model_spec, "classify" if text_pair is None else "classify_pair")
+        signature = signature or ("classify" if text_pair is None else "classify_pair")
+        self._spec(request.model_spec, signature)
         columns = {"text": _texts(texts, "texts")} if text_pair is None else {
             "text_a": _texts(texts, "texts"), "text_b": _texts(text_pair, "text_pair")}
         if len({len(values) for values in columns.values()}) > 1:

@@ -1,4 +1,5 @@
-"""Labelled text for fine-tuning: CSV, TSV and JSONL files -> texts, optional pairs, labels.
+"""Labelled text for classification and regression: CSV, TSV and JSONL files -> texts, optional
+pairs, labels.
 
 CSV and TSV files start with a header row naming the columns; JSONL files hold one JSON object
 per line. Labels are names (any string; JSON numbers are turned into strings). The label
@@ -32,6 +33,12 @@ class LabelledText:
     def __len__(self) -> int:
         return len(self.texts)
 
+    def __getitem__(self, rows: slice) -> "LabelledText":
+        """The examples of a slice of rows."""
+        return LabelledText(self.path, self.texts[rows],
+                            None if self.pairs is None else self.pairs[rows], self.labels[rows],
+                            self.lines[rows])
+
     def label_ids(self, vocabulary: Sequence[str]) -> np.ndarray:
         """The labels as int32 indices into `vocabulary`; unknown labels are an error."""
         index = {label: i for i, label in enumerate(vocabulary)}
@@ -56,10 +63,11 @@ def label_vocabulary(examples: LabelledText) -> list[str]:
 
 
 def read_labelled_text(path: str | os.PathLike, *, text_column: str = "text",
-                       text_pair_column: str = "text_pair",
-                       label_column: str = "label") -> LabelledText:
+                       text_pair_column: str = "text_pair", label_column: str = "label",
+                       labelled: bool = True) -> LabelledText:
     """Reads a .csv, .tsv or .jsonl file. The text-pair column is optional; when the file has
-    it, every example must have it.
+    it, every example must have it. With `labelled=False` (input to predict) the label column
+    may be absent; its values are then "".
 
     >>> import tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "train.tsv"
@@ -80,15 +88,17 @@ def read_labelled_text(path: str | os.PathLike, *, text_column: str = "text",
         raise ValueError(f"{path} has no examples.")
     columns = rows[0][1].keys() if kind != "jsonl" else set().union(*(r.keys() for _, r in rows))
     use_pairs = text_pair_column in columns
+    use_labels = labelled or label_column in columns
+    required = (text_column,) + ((label_column,) if use_labels else ())
     texts, pairs, labels, lines = [], [], [], []
     for line, row in rows:
-        for column in (text_column, label_column) + ((text_pair_column,) if use_pairs else ()):
+        for column in required + ((text_pair_column,) if use_pairs else ()):
             if row.get(column) in (None, ""):
                 flag = _flag(column, text_column, text_pair_column)
                 raise ValueError(f"{path}:{line}: missing {column!r} (columns: {sorted(row)}); "
                                  f"name the column with --{flag}.")
         texts.append(str(row[text_column]))
-        labels.append(str(row[label_column]))
+        labels.append(str(row[label_column]) if use_labels else "")
         if use_pairs:
             pairs.append(str(row[text_pair_column]))
         lines.append(line)
@@ -101,13 +111,44 @@ def _flag(column: str, text_column: str, text_pair_column: str) -> str:
     return "text-pair-column" if column == text_pair_column else "label-column"
 
 
+def label_values(examples: LabelledText) -> np.ndarray:
+    """The labels as float32 values (regression); a label that is not a number is an error
+    naming its file and line."""
+    values = []
+    for label, line in zip(examples.labels, examples.lines):
+        try:
+            values.append(float(label))
+        except ValueError:
+            raise ValueError(f"{examples.path}:{line}: label {label!r} is not a number; "
+                             "regression needs a numeric label column.") from None
+    values = np.array(values, "float32")
+    if not np.all(np.isfinite(values)):
+        line = examples.lines[int(np.argmin(np.isfinite(values)))]
+        raise ValueError(f"{examples.path}:{line}: the label is not a finite number.")
+    return values
+
+
 def _table_rows(path: Path, kind: str) -> Iterator[tuple[int, dict]]:
     with path.open(encoding="utf-8", newline="") as file:
-        reader = csv.DictReader(file, delimiter="\t" if kind == "tsv" else ",")
-        for row in reader:
-            if not any((value or "").strip() for value in row.values()):
-                continue  # blank line
-            yield reader.line_num, row
+        reader = csv.DictReader(file, delimiter="\t" if kind == "tsv" else ",", strict=True)
+        last_line = 1  # the header
+        try:
+            for row in reader:
+                if None in row or None in row.values():
+                    fields = sum(value is not None for key, value in row.items() if key is not None)
+                    fields += len(row.get(None) or [])
+                    raise ValueError(f"{path}:{reader.line_num}: the row has {fields} fields but "
+                                     f"the header has {len(reader.fieldnames)}.")
+                last_line = reader.line_num
+                if not any((value or "").strip() for value in row.values()):
+                    continue  # blank line
+                yield reader.line_num, row
+        except csv.Error as error:
+            if "unexpected end of data" in str(error):
+                raise ValueError(f"{path}:{last_line + 1}: a quoted field opened on this line "
+                                 "is never closed (an unmatched '\"').") from None
+            raise ValueError(f"{path}:{last_line + 1}: not valid "
+                             f"{kind.upper()} ({error}).") from None
 
 
 def _json_rows(path: Path) -> Iterator[tuple[int, dict]]:

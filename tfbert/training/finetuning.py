@@ -1,155 +1,135 @@
-"""Fine-tuning a classifier with `model.fit`, from any model directory."""
+"""Fine-tuning any model directory for a task with `model.fit`, and evaluating as it trains.
+
+The task (`tfbert.tasks`) brings the data, the head, the loss and the metrics; the run is
+`tfbert.training.run.train`, shared with pretraining. After every epoch the `--eval` file is
+scored with the task's standard metrics (`val_accuracy`, `val_macro_f1`, `val_pearson`, ...),
+which go to the epoch logs, `history.json` and TensorBoard.
+"""
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
+from typing import Any
 
 import keras
+import numpy as np
 import tensorflow as tf
 
-from tfbert.models import BertClassifier
-from tfbert.models.checkpoint import assign_weights, read_checkpoint
-from tfbert.models.model_directory import CHECKPOINT, read_config, save, vocabulary
-from tfbert.text import BertPreprocessor, BertTokenizer
-from tfbert.training.classification_data import (LabelledText, label_vocabulary,
-                                                 read_labelled_text)
+from tfbert.models.model_directory import ModelDirectory
+from tfbert.tasks.registry import settings_json, task_class
+from tfbert.tasks.task import Encoded, FineTuningTask
 from tfbert.training.options import TrainingOptions
-from tfbert.training.strategy import is_chief, make_strategy
-from tfbert.training.trainer import fit_model, finish
-
-TASKS = ("classify",)
-# BERT's fine-tuning defaults (the paper's range is 2e-5 to 5e-5).
-DEFAULT_OPTIONS = TrainingOptions(learning_rate=5e-5)
+from tfbert.training.run import WarmStart, check_output, train
 
 
-def compile_classifier(model: BertClassifier, optimizer: keras.optimizers.Optimizer, *,
-                       jit_compile: bool = False, steps_per_execution: int = 1) -> None:
-    """Cross-entropy on `logits`, accuracy as the metric (`accuracy`, `val_accuracy`)."""
-    model.compile(optimizer=optimizer,
-                  loss={"logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True)},
-                  metrics={"logits": [keras.metrics.SparseCategoricalAccuracy("accuracy")]},
-                  jit_compile=jit_compile, steps_per_execution=steps_per_execution)
+class TaskEvaluation(keras.callbacks.Callback):
+    """Adds the task's scalar metrics on the eval examples to each epoch's logs (`val_NAME`)."""
+
+    def __init__(self, task: FineTuningTask, examples, encoded: Encoded, batch_size: int):
+        super().__init__()
+        self.task, self.examples, self.encoded = task, examples, encoded
+        self.batch_size = batch_size
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None:
+            return
+        outputs = predict_outputs(self.model, self.encoded, self.batch_size)
+        for name, value in self.task.scores(self.examples, self.encoded, outputs).items():
+            if isinstance(value, (int, float)):
+                logs[f"val_{name}"] = float(value)
 
 
-def classification_dataset(examples: LabelledText, labels: list[str], preprocessor:
-                           BertPreprocessor, batch_size: int) -> tf.data.Dataset:
-    """Batches of `(features, {"logits": label_ids})`, tokenized in the graph."""
-    dataset = tf.data.Dataset.from_tensor_slices(_rows(examples, labels)).batch(batch_size)
-    return dataset.map(lambda batch: _encode(batch, preprocessor),
-                       num_parallel_calls=tf.data.AUTOTUNE)
+def predict_outputs(model: keras.Model, encoded: Encoded, batch_size: int) -> dict[str, np.ndarray]:
+    """The model's outputs for every row of `encoded`, as NumPy arrays."""
+    outputs = model.predict(encoded.x, batch_size=batch_size, verbose=0)
+    return {name: np.asarray(value) for name, value in outputs.items()}
 
 
 def finetune(*, model_dir: str | os.PathLike, train_file: str | os.PathLike,
              out: str | os.PathLike, eval_file: str | os.PathLike | None = None,
              task: str = "classify", epochs: int = 3, batch_size: int = 32, seq_length: int = 128,
-             text_column: str = "text", text_pair_column: str = "text_pair",
-             label_column: str = "label", overwrite: bool = False,
-             options: TrainingOptions = DEFAULT_OPTIONS) -> list[dict]:
-    """Fine-tunes a `BertClassifier` on `train_file` and writes it as the model directory `out`.
+             settings: dict[str, Any] | None = None, overwrite: bool = False,
+             options: TrainingOptions = TrainingOptions()) -> list[dict]:
+    """Fine-tunes `model_dir` for `task` on `train_file`; writes the model directory `out`.
 
-    `model_dir` is any model directory with a vocab.txt: a pretrained or converted encoder,
-    a pretrainer, or a classifier (its head is kept when its labels are the training labels,
-    otherwise a new head starts from scratch). `batch_size` is global; an epoch is one pass
-    over the training file (the last partial batch is dropped). The labels (sorted) are
-    stored in `out`; `eval_file` labels must be among them. Returns the per-epoch history
-    (`loss`, `accuracy`, and `val_loss`, `val_accuracy` with `eval_file`), also saved as
-    `history.json` in `out`.
+    `model_dir` is any model directory: a pretrained or converted encoder, a pretrainer, or a
+    model of this task (its head is kept when it fits the training data, e.g. the same labels;
+    otherwise a new head starts from scratch). `settings` are the task's options (for
+    classify/regress: `text_column`, `text_pair_column`, `label_column`). `batch_size` is
+    global; an epoch is one pass over the training file (the last partial batch dropped).
+    Every input problem (a bad file line, a label of `eval_file` unseen in training, a
+    `seq_length` beyond the model's positions) is raised before training starts. Returns the
+    per-epoch history, also saved as `history.json` in `out` (with `finetuning.json`, the
+    task and its settings, which `tfbert evaluate` and `tfbert predict` read).
     """
-    if task not in TASKS:
-        raise ValueError(f"`task` must be one of {', '.join(TASKS)}; got {task!r}.")
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"`epochs` and `batch_size` must be >= 1; got epochs={epochs}, "
                          f"batch_size={batch_size}.")
     if options.steps_per_epoch is not None:
         raise ValueError("`steps_per_epoch` does not apply to fine-tuning: an epoch is one pass "
                          f"over the training file; got steps_per_epoch={options.steps_per_epoch}.")
-    out = Path(out)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise FileExistsError(f"{out} exists and is not empty; pass overwrite=True "
-                              "(`--overwrite`) to replace it.")
-    config, source_task, _ = read_config(model_dir)
-    vocab_file, lower_case = vocabulary(model_dir,
-                                        "fine-tuning tokenizes with the model's vocabulary.")
-    columns = dict(text_column=text_column, text_pair_column=text_pair_column,
-                   label_column=label_column)
-    train = read_labelled_text(train_file, **columns)
-    labels = label_vocabulary(train)
-    evaluation = read_labelled_text(eval_file, **columns) if eval_file is not None else None
-    if evaluation is not None:
-        evaluation.label_ids(labels)  # unknown labels fail now, not after training
-    steps_per_epoch = len(train) // batch_size
+    check_output(out, overwrite)
+    source = ModelDirectory(model_dir)
+    limit = source.config.max_position_embeddings
+    if not isinstance(seq_length, int) or not 3 <= seq_length <= limit:
+        raise ValueError(f"`seq_length` must be an int in [3, {limit}] (the model's "
+                         f"max_position_embeddings); got {seq_length!r}.")
+    fine_tuning = task_class(task)(source.tokenizer(), seq_length, settings or {})
+    train_examples = fine_tuning.read(str(train_file), training=True)
+    fine_tuning.configure(train_examples)
+    eval_examples = None
+    if eval_file is not None:
+        eval_examples = fine_tuning.read(str(eval_file), training=False)
+        fine_tuning.check(eval_examples)
+    train_encoded = fine_tuning.encode(train_examples, training=True)
+    eval_encoded = fine_tuning.encode(eval_examples, training=False) if eval_examples else None
+    steps_per_epoch = len(train_encoded) // batch_size
     if steps_per_epoch < 1:
         raise ValueError(f"`batch_size` ({batch_size}) must be at most the number of training "
-                         f"examples ({len(train)} in {train_file}).")
-
-    strategy = make_strategy(options.strategy, num_cpu_devices=options.num_cpu_devices,
-                             tpu=options.tpu)
-    keras.utils.set_random_seed(options.seed)
-    weights = read_checkpoint(Path(model_dir) / CHECKPOINT)
-    keep_head = source_task.get("class") == "BertClassifier" and source_task.get("labels") == labels
-    if not keep_head:
-        weights = {name: value for name, value in weights.items()
-                   if not name.startswith("classifier/")}
-    total_steps = epochs * steps_per_epoch
-    with strategy.scope():
-        model = BertClassifier(config, num_labels=len(labels), labels=labels,
-                               dtype=options.dtype)
-        assign_weights(model, weights, allow_missing=("classifier/",))
-        optimizer = options.create_optimizer(model, total_steps)
-        compile_classifier(model, optimizer, jit_compile=options.resolved_jit_compile(),
-                           steps_per_execution=options.steps_per_execution)
-    preprocessor = BertPreprocessor(BertTokenizer(str(vocab_file), lower_case=lower_case),
-                                    seq_length=seq_length)
+                         f"examples ({len(train_encoded)} in {train_file}).")
+    keep_head = fine_tuning.keeps_head(source)
 
     def dataset_fn(input_context: tf.distribute.InputContext) -> tf.data.Dataset:
-        per_replica = input_context.get_per_replica_batch_size(batch_size)
-        indices = tf.data.Dataset.range(len(train)).shard(input_context.num_input_pipelines,
-                                                          input_context.input_pipeline_id)
-        # Reshuffled every pass, the same way in every run with this seed.
-        indices = indices.shuffle(len(train), seed=options.seed, reshuffle_each_iteration=True)
-        rows = _rows(train, labels)
-        batches = indices.repeat().batch(per_replica, drop_remainder=True)
-        # Lambdas, not functools.partial: after pretraining in the same process (the demo),
-        # autograph ran the converted `_encode` for a partial of `_gather` here.
-        batches = batches.map(lambda batch_indices: _gather(batch_indices, rows))
-        return batches.map(lambda batch: _encode(batch, preprocessor),
-                           num_parallel_calls=tf.data.AUTOTUNE)
+        return training_dataset(train_encoded, input_context.get_per_replica_batch_size(
+            batch_size), seed=options.seed, num_shards=input_context.num_input_pipelines,
+            shard=input_context.input_pipeline_id)
 
-    validation = (classification_dataset(evaluation, labels, preprocessor, batch_size)
-                  if evaluation is not None else None)
+    def compile_model(model, optimizer) -> None:
+        fine_tuning.compile_model(model, optimizer, jit_compile=options.resolved_jit_compile(),
+                                  steps_per_execution=options.steps_per_execution)
 
-    def save_checkpoint(trained: keras.Model, path: Path) -> None:
-        save(trained, path, vocab_file=vocab_file, do_lower_case=lower_case, overwrite=True)
+    def validation() -> tf.data.Dataset | None:
+        if eval_encoded is None or eval_encoded.y is None:
+            return None
+        data = (eval_encoded.x, eval_encoded.y) if eval_encoded.sample_weight is None else (
+            eval_encoded.x, eval_encoded.y, eval_encoded.sample_weight)
+        return tf.data.Dataset.from_tensor_slices(data).batch(batch_size)
 
-    work_dir = options.resolved_work_dir(out)
-    history = fit_model(model, dataset_fn, strategy=strategy, total_steps=total_steps,
-                        steps_per_epoch=steps_per_epoch, global_batch_size=batch_size,
-                        work_dir=work_dir, save_checkpoint=save_checkpoint,
-                        checkpoint_every=options.checkpoint_every, validation_data=validation,
-                        verbose=options.verbose)
-    if is_chief(strategy):
-        save(model, out, vocab_file=vocab_file, do_lower_case=lower_case, overwrite=overwrite,
-             extra_files={"history.json": json.dumps(history, indent=1) + "\n"})
-    finish(work_dir, strategy)
+    def callbacks(model) -> list[keras.callbacks.Callback]:
+        if eval_examples is None:
+            return []
+        return [TaskEvaluation(fine_tuning, eval_examples, eval_encoded, batch_size)]
+
+    _, history = train(
+        kind="finetune", out=out, dataset_fn=dataset_fn, compile_model=compile_model,
+        build=lambda: fine_tuning.build_model(source.config, options.dtype),
+        warm_start=WarmStart(source, allow_missing=() if keep_head
+                             else fine_tuning.head_prefixes),
+        total_steps=epochs * steps_per_epoch, steps_per_epoch=steps_per_epoch,
+        batch_size=batch_size, vocab_file=source.vocab_file, lower_case=source.lower_case,
+        options=options, validation_data=validation, callbacks=callbacks, overwrite=overwrite,
+        extra_files=lambda model, history: {"finetuning.json": settings_json(fine_tuning)})
     return history
 
 
-def _rows(examples: LabelledText, labels: list[str]) -> dict[str, tf.Tensor]:
-    rows = {"text": tf.constant(examples.texts),
-            "label": tf.constant(examples.label_ids(labels))}
-    if examples.pairs is not None:
-        rows["text_pair"] = tf.constant(examples.pairs)
-    return rows
-
-
-def _gather(indices: tf.Tensor, rows: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-    return {name: tf.gather(column, indices) for name, column in rows.items()}
-
-
-def _encode(batch: dict[str, tf.Tensor], preprocessor: BertPreprocessor):
-    if "text_pair" in batch:
-        features = preprocessor(batch["text"], batch["text_pair"])
-    else:
-        features = preprocessor(batch["text"])
-    return features, {"logits": batch["label"]}
+def training_dataset(encoded: Encoded, batch_size: int, *, seed: int, num_shards: int = 1,
+                     shard: int = 0) -> tf.data.Dataset:
+    """Batches of `(x, y[, sample_weight])` rows of `encoded`, reshuffled every pass (the same
+    way in every run with this `seed`), this input pipeline's shard only, repeated."""
+    data = (encoded.x, encoded.y) if encoded.sample_weight is None else (
+        encoded.x, encoded.y, encoded.sample_weight)
+    rows = tf.nest.map_structure(tf.constant, data)
+    indices = tf.data.Dataset.range(len(encoded)).shard(num_shards, shard)
+    indices = indices.shuffle(len(encoded), seed=seed, reshuffle_each_iteration=True)
+    batches = indices.repeat().batch(batch_size, drop_remainder=True)
+    return batches.map(lambda batch: tf.nest.map_structure(
+        lambda column: tf.gather(column, batch), rows), num_parallel_calls=tf.data.AUTOTUNE)

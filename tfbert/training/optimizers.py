@@ -15,7 +15,7 @@ import tensorflow as tf
 from tfbert.training.lamb import Lamb
 from tfbert.training.schedules import WarmupPolynomialDecay
 
-OPTIMIZERS = ("adamw", "lamb")
+from tfbert.names import OPTIMIZERS
 # Per tracing thread: ids of optimizers whose gradients `_clip_gradients` already summed.
 _REDUCED = threading.local()
 

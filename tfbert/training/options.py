@@ -1,61 +1,94 @@
 """`TrainingOptions`: how to train (distribution, optimizer, precision, checkpoints), shared by
-`pretrain` and `finetune` and by their command-line flags."""
+pretraining and every fine-tuning task, and the command-line flags made from it.
+
+Each field is declared once, with its default, its help text and its choices; `add_arguments`
+turns the fields into `--flags` and `from_args` back into options, so a default exists in one
+place. This module imports no TensorFlow (the flags must answer `--help` at once).
+"""
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
+import typing
 from pathlib import Path
+from typing import Any
 
-import keras
+from tfbert.names import DTYPES, OPTIMIZERS, STRATEGIES
 
-from tfbert.training.optimizers import OPTIMIZERS, create_optimizer
-from tfbert.training.strategy import STRATEGIES
+# Peak learning rates when none is given: BERT pretraining, and the paper's fine-tuning range top.
+DEFAULT_LEARNING_RATES = {"pretrain": 1e-4, "finetune": 5e-5}
+PROGRESS = ("auto", "bar", "epoch", "none")  # auto: bar on a terminal, else one line per epoch
+_KERAS_VERBOSE = {"bar": 1, "epoch": 2, "none": 0}
 
-DTYPES = ("float32", "mixed_bfloat16", "mixed_float16")
+
+def _option(default: Any, help: str, *, metavar: str | None = None,
+            choices: tuple | None = None) -> Any:
+    return dataclasses.field(default=default, metadata={
+        "help": help, "metavar": metavar, "choices": choices})
 
 
 @dataclasses.dataclass(frozen=True)
 class TrainingOptions:
-    """How to train. Defaults follow BERT pretraining (AdamW, peak learning rate 1e-4,
-    weight decay 0.01, gradient norm cap 1.0); the comment on each field says more.
+    """How to train. Defaults follow BERT (AdamW, weight decay 0.01, gradient norm cap 1.0,
+    10% linear warmup, linear decay); each field's help says more.
 
-    >>> TrainingOptions(learning_rate=5e-5).optimizer
-    'adamw'
+    >>> TrainingOptions().learning_rate_for("finetune"), TrainingOptions().optimizer
+    (5e-05, 'adamw')
     """
 
-    strategy: str = "default"  # default | mirrored | multi_worker | tpu
-    num_cpu_devices: int | None = None  # logical CPUs for `mirrored` on a CPU-only host
-    tpu: str | None = None  # TPU name or grpc:// address for `tpu`
-    optimizer: str = "adamw"  # adamw | lamb
-    learning_rate: float = 1e-4  # peak, reached after the warmup
-    warmup_steps: int | None = None  # None: 10% of the steps
-    end_learning_rate: float = 0.0
-    decay_power: float = 1.0  # 1: linear decay, as in BERT
-    weight_decay: float = 0.01  # never on LayerNorm or biases
-    clipnorm: float | None = 1.0  # global gradient norm cap; None: off
-    dtype: str = "float32"  # float32 | mixed_bfloat16 | mixed_float16 (loss scaling)
-    jit_compile: bool | None = None  # None: XLA with the default strategy and TPU only
-    steps_per_execution: int = 1  # steps per host call (raise it on TPU)
-    steps_per_epoch: int | None = None  # steps between logs, backups and checkpoints
-    checkpoint_every: int = 1  # epochs between kept model-directory checkpoints
-    work_dir: str | None = None  # backup, logs, checkpoints; None: "<out>.work"
-    seed: int = 0
-    verbose: int | str = "auto"  # Keras progress bar: "auto", 0, 1 or 2
+    strategy: str = _option("default", "default: one device; mirrored: all local GPUs (or "
+                            "--num-cpu-devices CPUs); multi_worker: the hosts of TF_CONFIG; "
+                            "tpu: a Cloud TPU (--tpu)", choices=STRATEGIES)
+    num_cpu_devices: int | None = _option(
+        None, "split the CPU into N logical devices (mirrored, for testing)", metavar="N")
+    tpu: str | None = _option(None, "TPU name or grpc:// address", metavar="NAME")
+    optimizer: str = _option("adamw", "adamw, or lamb for large batches", choices=OPTIMIZERS)
+    learning_rate: float | None = _option(
+        None, "peak learning rate (default: 1e-4 for pretrain, 5e-5 for finetune)", metavar="LR")
+    warmup_steps: int | None = _option(None, "linear warmup steps (default: 10%% of the steps)",
+                                       metavar="N")
+    end_learning_rate: float = _option(0.0, "learning rate at the last step", metavar="LR")
+    decay_power: float = _option(1.0, "polynomial decay power after warmup (1: linear)",
+                                 metavar="P")
+    weight_decay: float = _option(0.01, "decoupled weight decay, never on LayerNorm or biases",
+                                  metavar="W")
+    clipnorm: float | None = _option(1.0, "cap on the global gradient norm; 0 turns it off",
+                                     metavar="C")
+    dtype: str = _option("float32", "mixed_bfloat16 (TPU, CPUs with AVX512_BF16 or AMX) or "
+                         "mixed_float16 (GPUs; adds loss scaling)", choices=DTYPES)
+    jit_compile: bool | None = _option(
+        None, "compile the step with XLA (default: on for the default strategy and tpu)")
+    steps_per_execution: int = _option(1, "steps per host call; raise it on TPU", metavar="N")
+    steps_per_epoch: int | None = _option(
+        None, "pretrain: steps between logs, backups and checkpoints (finetune: an epoch is one "
+        "pass over --train)", metavar="N")
+    checkpoint_every: int = _option(1, "epochs between kept model-directory checkpoints",
+                                    metavar="EPOCHS")
+    work_dir: str | None = _option(None, "backup, TensorBoard logs, checkpoints "
+                                   "(default: OUT.work)", metavar="DIR")
+    seed: int = _option(0, "seed of initialisation, shuffling, masking and dropout", metavar="S")
+    progress: str = _option("auto", "bar, one line per epoch, or none (auto: a bar on a "
+                            "terminal, else one line per epoch)", choices=PROGRESS)
 
     def __post_init__(self):
-        if self.strategy not in STRATEGIES:
-            raise ValueError(f"`strategy` must be one of {', '.join(STRATEGIES)}; "
-                             f"got {self.strategy!r}.")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"`optimizer` must be one of {', '.join(OPTIMIZERS)}; "
-                             f"got {self.optimizer!r}.")
-        if self.dtype not in DTYPES:
-            raise ValueError(f"`dtype` must be one of {', '.join(DTYPES)}; got {self.dtype!r}.")
+        for name, field in self.__dataclass_fields__.items():
+            choices = field.metadata.get("choices")
+            if choices and getattr(self, name) not in choices:
+                raise ValueError(f"`{name}` must be one of {', '.join(choices)}; "
+                                 f"got {getattr(self, name)!r}.")
         for name in ("steps_per_execution", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"`{name}` must be >= 1; got {getattr(self, name)}.")
-        if self.learning_rate <= 0:
+        if self.learning_rate is not None and self.learning_rate <= 0:
             raise ValueError(f"`learning_rate` must be > 0; got {self.learning_rate}.")
+        if self.clipnorm is not None and self.clipnorm < 0:
+            raise ValueError(f"`clipnorm` must be >= 0 (0 or None: off); got {self.clipnorm}.")
+
+    def learning_rate_for(self, kind: str) -> float:
+        """The peak learning rate: the one given, else the default of `kind` ("pretrain" or
+        "finetune")."""
+        return self.learning_rate or DEFAULT_LEARNING_RATES[kind]
 
     def resolved_jit_compile(self) -> bool:
         """XLA by default where Keras can compile the whole step: one device, or TPU."""
@@ -70,63 +103,57 @@ class TrainingOptions:
     def resolved_warmup_steps(self, total_steps: int) -> int:
         return total_steps // 10 if self.warmup_steps is None else self.warmup_steps
 
-    def create_optimizer(self, model: keras.Model, total_steps: int) -> keras.optimizers.Optimizer:
-        """The optimizer these options describe, with its schedule over `total_steps`."""
+    def keras_verbose(self) -> int:
+        """`model.fit`'s verbose: a progress bar only on a terminal (a bar's escapes would fill
+        a redirected log), unless `progress` says otherwise."""
+        progress = self.progress
+        if progress == "auto":
+            progress = "bar" if sys.stdout.isatty() else "epoch"
+        return _KERAS_VERBOSE[progress]
+
+    def create_optimizer(self, model, total_steps: int, kind: str):
+        """The optimizer these options describe for a `kind` run ("pretrain" or "finetune"),
+        with its schedule over `total_steps`."""
+        from tfbert.training.optimizers import create_optimizer
+
         return create_optimizer(
-            model, name=self.optimizer, learning_rate=self.learning_rate,
+            model, name=self.optimizer, learning_rate=self.learning_rate_for(kind),
             total_steps=total_steps, warmup_steps=self.resolved_warmup_steps(total_steps),
             end_learning_rate=self.end_learning_rate, power=self.decay_power,
-            weight_decay=self.weight_decay, clipnorm=self.clipnorm)
-
-    @staticmethod
-    def add_arguments(parser: argparse.ArgumentParser) -> None:
-        """Adds one flag per field to a command's parser (see `from_args`)."""
-        group = parser.add_argument_group("training")
-        group.add_argument("--strategy", choices=STRATEGIES, default="default",
-                           help="default: one device; mirrored: all local GPUs (or "
-                                "--num-cpu-devices CPUs); multi_worker: the hosts of TF_CONFIG; "
-                                "tpu: a Cloud TPU (--tpu)")
-        group.add_argument("--num-cpu-devices", type=int, metavar="N",
-                           help="split the CPU into N logical devices (mirrored, for testing)")
-        group.add_argument("--tpu", metavar="NAME", help="TPU name or grpc:// address")
-        group.add_argument("--optimizer", choices=OPTIMIZERS, default="adamw")
-        group.add_argument("--learning-rate", type=float, default=None, metavar="LR",
-                           help="peak learning rate (pretrain: 1e-4, finetune: 5e-5)")
-        group.add_argument("--warmup-steps", type=int, metavar="N",
-                           help="linear warmup steps (default: 10%% of the steps)")
-        group.add_argument("--end-learning-rate", type=float, default=0.0, metavar="LR")
-        group.add_argument("--decay-power", type=float, default=1.0, metavar="P",
-                           help="polynomial decay power after warmup (1: linear)")
-        group.add_argument("--weight-decay", type=float, default=0.01, metavar="W",
-                           help="decoupled weight decay, never on LayerNorm or biases")
-        group.add_argument("--clipnorm", type=float, default=1.0, metavar="C",
-                           help="cap on the global gradient norm; 0 turns clipping off")
-        group.add_argument("--dtype", choices=DTYPES, default="float32",
-                           help="mixed_bfloat16 (TPU, recent CPUs) or mixed_float16 "
-                                "(GPUs; adds loss scaling)")
-        group.add_argument("--jit-compile", action=argparse.BooleanOptionalAction, default=None,
-                           help="compile the step with XLA (default: on for default and tpu)")
-        group.add_argument("--steps-per-execution", type=int, default=1, metavar="N",
-                           help="steps per host call; raise it on TPU")
-        group.add_argument("--steps-per-epoch", type=int, metavar="N",
-                           help="pretrain: steps between logs, backups and checkpoints "
-                                "(finetune: an epoch is one pass over --train)")
-        group.add_argument("--checkpoint-every", type=int, default=1, metavar="EPOCHS",
-                           help="epochs between kept model-directory checkpoints")
-        group.add_argument("--work-dir", metavar="DIR",
-                           help="backup, TensorBoard logs, checkpoints (default: OUT.work)")
-        group.add_argument("--seed", type=int, default=0)
-        group.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
-                           help="0: silent, 1: progress bar, 2: one line per epoch")
+            weight_decay=self.weight_decay, clipnorm=self.clipnorm or None)
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace, default_learning_rate: float) -> "TrainingOptions":
-        return cls(strategy=args.strategy, num_cpu_devices=args.num_cpu_devices, tpu=args.tpu,
-                   optimizer=args.optimizer,
-                   learning_rate=args.learning_rate or default_learning_rate,
-                   warmup_steps=args.warmup_steps, end_learning_rate=args.end_learning_rate,
-                   decay_power=args.decay_power, weight_decay=args.weight_decay,
-                   clipnorm=args.clipnorm or None, dtype=args.dtype, jit_compile=args.jit_compile,
-                   steps_per_execution=args.steps_per_execution,
-                   steps_per_epoch=args.steps_per_epoch, checkpoint_every=args.checkpoint_every,
-                   work_dir=args.work_dir, seed=args.seed, verbose=args.verbose)
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        """Adds one `--flag` per field to a command's parser, in a "training" group.
+
+        Flags left out of the command line stay out of the parsed namespace, so `from_args`
+        takes the field's own default.
+        """
+        group = parser.add_argument_group("training")
+        hints = typing.get_type_hints(cls)
+        for field in dataclasses.fields(cls):
+            kind = _flag_type(hints[field.name])
+            help_text = field.metadata["help"]
+            if field.default is not None and kind is not bool:
+                help_text += f" (default: {field.default})"
+            flag = "--" + field.name.replace("_", "-")
+            if kind is bool:
+                group.add_argument(flag, action=argparse.BooleanOptionalAction,
+                                   default=argparse.SUPPRESS, help=help_text)
+            else:
+                group.add_argument(flag, type=kind, default=argparse.SUPPRESS,
+                                   choices=field.metadata["choices"],
+                                   metavar=field.metadata["metavar"], help=help_text)
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "TrainingOptions":
+        """The options the parsed flags give (see `add_arguments`)."""
+        given = vars(args)
+        return cls(**{field.name: given[field.name] for field in dataclasses.fields(cls)
+                      if field.name in given})
+
+
+def _flag_type(hint: Any) -> type:
+    """`int` for `int | None`, and so on."""
+    members = [member for member in typing.get_args(hint) if member is not type(None)]
+    return members[0] if members else hint

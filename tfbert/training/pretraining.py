@@ -1,8 +1,8 @@
 """BERT pretraining with `model.fit`: masked LM (+ next sentence) on a text corpus."""
 from __future__ import annotations
 
+import dataclasses
 import functools
-import json
 import os
 from pathlib import Path
 from typing import Sequence
@@ -12,12 +12,11 @@ import tensorflow as tf
 
 from tfbert.config import BertConfig
 from tfbert.models import FEATURES, BertPretrainer
-from tfbert.models.checkpoint import assign_weights, read_checkpoint
-from tfbert.models.model_directory import CHECKPOINT, read_config, save
+from tfbert.models.model_directory import ModelDirectory, check_vocabulary
+from tfbert.text.vocab import is_uncased, load_vocab
 from tfbert.training.losses import MaskedLMLoss
 from tfbert.training.options import TrainingOptions
-from tfbert.training.strategy import is_chief, make_strategy
-from tfbert.training.trainer import fit_model, finish
+from tfbert.training.run import WarmStart, train
 
 # Model-side inputs of pretraining; the other features are targets and weights.
 INPUTS = FEATURES + ("masked_lm_positions",)
@@ -75,49 +74,47 @@ def compile_pretrainer(model: BertPretrainer, optimizer: keras.optimizers.Optimi
                   jit_compile=jit_compile, steps_per_execution=steps_per_execution)
 
 
-def pretrain(*, corpus: Sequence[str] = (), records: Sequence[str] = (), vocab_file: str,
-             out: str | os.PathLike, steps: int, batch_size: int, seq_length: int = 128,
-             config: BertConfig | str | None = None, init: str | os.PathLike | None = None,
-             max_predictions_per_seq: int = 20, masking_rate: float = 0.15,
-             whole_word_masking: bool = False, next_sentence: bool = True,
-             lower_case: bool = True, overwrite: bool = False,
+def pretrain(*, corpus: Sequence[str] = (), records: Sequence[str] = (),
+             vocab_file: str | os.PathLike | None = None, out: str | os.PathLike, steps: int,
+             batch_size: int, seq_length: int = 128, config: BertConfig | str | None = None,
+             init: str | os.PathLike | None = None, max_predictions_per_seq: int = 20,
+             masking_rate: float = 0.15, whole_word_masking: bool = False,
+             next_sentence: bool = True, lower_case: bool | None = None, overwrite: bool = False,
              options: TrainingOptions = TrainingOptions()) -> list[dict]:
     """Pretrains a `BertPretrainer` and writes it as the model directory `out`.
 
     Data: text files (`corpus`, one sentence per line, blank line between documents; masked
     afresh by `tfbert.data`) or TFRecords of original BERT's `create_pretraining_data.py`
-    (`records`). `batch_size` is global. The model is `config` (a preset name, a
-    `bert_config.json` path or a `BertConfig`), started from the model directory `init` if
-    given (continued pretraining; its config is used and `config` must be None). Returns the
-    per-epoch history, also saved as `history.json` in `out`. Rerunning the same call after a
-    crash resumes from the backup in the work directory.
+    (`records`). `batch_size` is global. The model is `config` (a preset name, whose
+    `vocab_size` becomes the vocabulary's size; a `bert_config.json` path; or a `BertConfig`),
+    or the model directory `init` (continued pretraining; its config, and its vocabulary and
+    casing unless `vocab_file` / `lower_case` are given). `lower_case` None: the vocabulary's
+    casing (uncased if no token has upper case). Returns the per-epoch history, also saved as
+    `history.json` in `out`. Rerunning the same call after a crash resumes from the backup in
+    the work directory.
     """
     if bool(corpus) == bool(records):
         raise ValueError("Pass exactly one of `corpus` (text files) and `records` (TFRecords).")
     if (config is None) == (init is None):
         raise ValueError("Pass exactly one of `config` (train from scratch) and `init` "
                          f"(start from a model directory); got config={config!r}, init={init!r}.")
+    source = ModelDirectory(init) if init is not None else None
+    if vocab_file is None:
+        if source is None:
+            raise ValueError("`vocab_file` is required unless `init` names a model directory "
+                             "(whose vocabulary is then used).")
+        vocab_file = source.vocab_file
     if not Path(vocab_file).is_file():
         raise FileNotFoundError(f"Vocabulary file not found: {vocab_file}")
-    out = Path(out)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise FileExistsError(f"{out} exists and is not empty; pass overwrite=True "
-                              "(`--overwrite`) to replace it.")
-    strategy = make_strategy(options.strategy, num_cpu_devices=options.num_cpu_devices,
-                             tpu=options.tpu)
-    bert_config = _resolve_config(config, init)
+    tokens = load_vocab(vocab_file)
+    if lower_case is None:
+        same_vocab = source is not None and Path(vocab_file).resolve() == source.vocab_file.resolve()
+        lower_case = source.lower_case if same_vocab else is_uncased(tokens)
+    bert_config = source.config if source else _resolve_config(config, len(tokens))
+    check_vocabulary(vocab_file, bert_config)
     if seq_length > bert_config.max_position_embeddings:
         raise ValueError(f"`seq_length` must be <= max_position_embeddings="
                          f"{bert_config.max_position_embeddings}; got {seq_length}.")
-    keras.utils.set_random_seed(options.seed)
-    with strategy.scope():
-        model = BertPretrainer(bert_config, next_sentence=next_sentence, dtype=options.dtype)
-        if init is not None:
-            # An encoder-only directory (e.g. a converted Google BERT) leaves fresh heads.
-            assign_weights(model, read_checkpoint(Path(init) / CHECKPOINT), allow_missing=("cls/",))
-        optimizer = options.create_optimizer(model, steps)
-        compile_pretrainer(model, optimizer, jit_compile=options.resolved_jit_compile(),
-                           steps_per_execution=options.steps_per_execution)
 
     def dataset_fn(input_context: tf.distribute.InputContext) -> tf.data.Dataset:
         import tfbert.data
@@ -137,26 +134,25 @@ def pretrain(*, corpus: Sequence[str] = (), records: Sequence[str] = (), vocab_f
         return dataset.map(functools.partial(split_pretraining_features,
                                              next_sentence=next_sentence))
 
-    def save_checkpoint(trained: keras.Model, path: Path) -> None:
-        save(trained, path, vocab_file=vocab_file, do_lower_case=lower_case, overwrite=True)
+    def compile_model(model: BertPretrainer, optimizer: keras.optimizers.Optimizer) -> None:
+        compile_pretrainer(model, optimizer, jit_compile=options.resolved_jit_compile(),
+                           steps_per_execution=options.steps_per_execution)
 
-    work_dir = options.resolved_work_dir(out)
-    history = fit_model(model, dataset_fn, strategy=strategy, total_steps=steps,
-                        steps_per_epoch=options.steps_per_epoch, global_batch_size=batch_size,
-                        work_dir=work_dir, save_checkpoint=save_checkpoint,
-                        checkpoint_every=options.checkpoint_every, verbose=options.verbose)
-    if is_chief(strategy):
-        save(model, out, vocab_file=vocab_file, do_lower_case=lower_case, overwrite=overwrite,
-             extra_files={"history.json": json.dumps(history, indent=1) + "\n"})
-    finish(work_dir, strategy)
+    _, history = train(
+        kind="pretrain", out=out, dataset_fn=dataset_fn, compile_model=compile_model,
+        build=lambda: BertPretrainer(bert_config, next_sentence=next_sentence,
+                                     dtype=options.dtype),
+        # An encoder-only directory (e.g. a converted Google BERT) leaves fresh heads.
+        warm_start=WarmStart(source, allow_missing=("cls/",)) if source else None,
+        total_steps=steps, steps_per_epoch=options.steps_per_epoch, batch_size=batch_size,
+        vocab_file=vocab_file, lower_case=lower_case, options=options, overwrite=overwrite)
     return history
 
 
-def _resolve_config(config: BertConfig | str | None, init: str | os.PathLike | None) -> BertConfig:
-    if init is not None:
-        return read_config(init)[0]
+def _resolve_config(config: BertConfig | str, vocab_size: int) -> BertConfig:
+    """The config `config` names; a preset takes the vocabulary's size."""
     if isinstance(config, BertConfig):
         return config
     if Path(str(config)).is_file():
         return BertConfig.from_json(config)
-    return BertConfig.preset(str(config))
+    return dataclasses.replace(BertConfig.preset(str(config)), vocab_size=vocab_size)

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from tfbert.training import keras_mwms_fix
 
-STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+from tfbert.names import STRATEGIES
 
 
 def use_cpu_devices(count: int) -> list[str]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import keras
 import tensorflow as tf
@@ -56,6 +56,7 @@ def fit_model(model: keras.Model, dataset_fn: DatasetFn, *, strategy: tf.distrib
               total_steps: int, steps_per_epoch: int | None, global_batch_size: int,
               work_dir: str | Path, save_checkpoint: Callable[[keras.Model, Path], object] | None,
               checkpoint_every: int = 1, validation_data: tf.data.Dataset | None = None,
+              task_callbacks: Sequence[keras.callbacks.Callback] = (),
               verbose: int | str = "auto") -> list[dict]:
     """Trains a compiled `model` for `total_steps` steps; returns the per-epoch history.
 
@@ -64,6 +65,8 @@ def fit_model(model: keras.Model, dataset_fn: DatasetFn, *, strategy: tf.distrib
     for its seed; repeated as needed); consecutive batches go to the pipeline's replicas in turn.
     `work_dir` receives the backup (deleted by `finish`), TensorBoard logs, `history.json` and,
     if `save_checkpoint` is given, a model directory every `checkpoint_every` epochs (chief only).
+    `task_callbacks` run after validation and before the epoch is logged, so metrics they add to
+    the epoch's logs reach `history.json` and TensorBoard.
     """
     if total_steps < 1:
         raise ValueError(f"`steps` must be >= 1; got {total_steps}.")
@@ -87,6 +90,7 @@ def fit_model(model: keras.Model, dataset_fn: DatasetFn, *, strategy: tf.distrib
     dataset = strategy.distribute_datasets_from_function(distributed_fn)
     callbacks: list[keras.callbacks.Callback] = [
         ThroughputLogger(global_batch_size),
+        *task_callbacks,
         HistoryLog(work_dir / HISTORY_FILE, write=chief),
         RandomState(backup_dir / "random_state.json"),
         keras.callbacks.BackupAndRestore(str(backup_dir), save_freq="epoch",
@@ -100,7 +104,7 @@ def fit_model(model: keras.Model, dataset_fn: DatasetFn, *, strategy: tf.distrib
     model.fit(dataset, epochs=total_steps // steps_per_epoch, steps_per_epoch=steps_per_epoch,
               callbacks=callbacks, validation_data=validation_data, verbose=verbose,
               shuffle=False)
-    return callbacks[1].entries
+    return next(c for c in callbacks if isinstance(c, HistoryLog)).entries
 
 
 def backup_path(work_dir: str | Path, strategy: tf.distribute.Strategy) -> Path:

@@ -1,0 +1,1 @@
+"""Fine-tuning tasks: data readers, features and decoders for each task."""

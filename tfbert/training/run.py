@@ -1,0 +1,92 @@
+"""`train`: the one training run that pretraining and every fine-tuning task share.
+
+A run checks its output, builds the distribution strategy, seeds, builds the model under the
+strategy's scope, warm-starts it from a model directory (a new head may be missing), creates the
+optimizer, compiles, fits (`fit_model`: resumable, logged, checkpointed), and finally writes the
+model directory `out` atomically with `history.json`, on the chief only. What differs between
+pretraining and the tasks (data, head, loss, metrics) comes in as arguments.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Callable, Mapping
+
+import keras
+import tensorflow as tf
+
+from tfbert.models.model_directory import ModelDirectory, save
+from tfbert.models.task_model import TaskModel
+from tfbert.training.options import TrainingOptions
+from tfbert.training.strategy import is_chief, make_strategy
+from tfbert.training.trainer import DatasetFn, finish, fit_model
+
+
+@dataclasses.dataclass(frozen=True)
+class WarmStart:
+    """Start from the weights of `source`; variables under `allow_missing` (a new head) may be
+    absent from it."""
+
+    source: ModelDirectory
+    allow_missing: tuple[str, ...] = ()
+
+
+def check_output(out: str | os.PathLike, overwrite: bool) -> Path:
+    """`out` as a Path, if it may be written: absent, empty, or `overwrite`."""
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise FileExistsError(f"{out} exists and is not empty; pass overwrite=True "
+                              "(`--overwrite`) to replace it.")
+    return out
+
+
+def train(*, kind: str, out: str | os.PathLike, build: Callable[[], TaskModel],
+          compile_model: Callable[[TaskModel, keras.optimizers.Optimizer], None],
+          dataset_fn: DatasetFn, total_steps: int, steps_per_epoch: int | None,
+          batch_size: int, vocab_file: str | os.PathLike, lower_case: bool,
+          options: TrainingOptions, warm_start: WarmStart | None = None,
+          validation_data: Callable[[], tf.data.Dataset | None] | None = None,
+          callbacks: Callable[[TaskModel], list[keras.callbacks.Callback]] | None = None,
+          overwrite: bool = False,
+          extra_files: Callable[[TaskModel, list[dict]], Mapping[str, str]] | None = None
+          ) -> tuple[TaskModel, list[dict]]:
+    """Trains the model `build()` makes and writes it as the model directory `out`.
+
+    `kind` is "pretrain" or "finetune" (it picks the default learning rate). `compile_model`
+    compiles the model with its optimizer (loss and metrics of the task); `dataset_fn` gives an
+    input pipeline's `(x, y, sample_weight)` batches (see `fit_model`); `batch_size` is global.
+    `validation_data` (called after the strategy exists) gives the data evaluated after every
+    epoch; `callbacks(model)` adds task callbacks; `extra_files(model, history)` adds files to
+    `out` beside `history.json`. Returns the trained model and the per-epoch history.
+    """
+    out = check_output(out, overwrite)
+    strategy = make_strategy(options.strategy, num_cpu_devices=options.num_cpu_devices,
+                             tpu=options.tpu)
+    keras.utils.set_random_seed(options.seed)
+    with strategy.scope():
+        model = build()
+        if warm_start is not None:
+            warm_start.source.warm_start(model, allow_missing=warm_start.allow_missing)
+        optimizer = options.create_optimizer(model, total_steps, kind)
+        compile_model(model, optimizer)
+
+    def save_checkpoint(trained: keras.Model, path: Path) -> None:
+        save(trained, path, vocab_file=vocab_file, do_lower_case=lower_case, overwrite=True)
+
+    work_dir = options.resolved_work_dir(out)
+    history = fit_model(model, dataset_fn, strategy=strategy, total_steps=total_steps,
+                        steps_per_epoch=steps_per_epoch, global_batch_size=batch_size,
+                        work_dir=work_dir, save_checkpoint=save_checkpoint,
+                        checkpoint_every=options.checkpoint_every,
+                        validation_data=validation_data() if validation_data else None,
+                        task_callbacks=callbacks(model) if callbacks else (),
+                        verbose=options.keras_verbose())
+    if is_chief(strategy):
+        files = {"history.json": json.dumps(history, indent=1) + "\n"}
+        files.update(extra_files(model, history) if extra_files else {})
+        save(model, out, vocab_file=vocab_file, do_lower_case=lower_case, overwrite=overwrite,
+             extra_files=files)
+    finish(work_dir, strategy)
+    return model, history
