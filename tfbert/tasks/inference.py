@@ -47,11 +47,15 @@ class Predictor:
         encoded, outputs = self.outputs(examples)
         return self.task.records(examples, encoded, outputs)
 
-    def predict(self, texts: Sequence[str]) -> list[dict[str, Any]]:
-        """One record per raw text: `label` and `probabilities` (classify), `value` (regress)."""
-        if isinstance(texts, str):
-            raise TypeError("`texts` must be a sequence of strings; got one str.")
-        return self.predict_examples(self.task.read_texts(list(texts)))
+    def predict(self, texts: Sequence[str], pairs: Sequence[str] | None = None
+                ) -> list[dict[str, Any]]:
+        """One record per raw text (or text pair; for qa, question and context): `label` and
+        `probabilities` (classify), `value` (regress), `entities` (tag), `answer`, `start`,
+        `end`, `score` (qa)."""
+        if isinstance(texts, str) or isinstance(pairs, str):
+            raise TypeError("`texts` and `pairs` must be sequences of strings; got one str.")
+        return self.predict_examples(self.task.read_texts(
+            list(texts), None if pairs is None else list(pairs)))
 
     def predict_file(self, path: str | os.PathLike,
                      progress: Callable[[str], None] | None = None) -> Iterator[dict[str, Any]]:

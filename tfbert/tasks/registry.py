@@ -5,11 +5,12 @@ import json
 
 from tfbert.models.model_directory import ModelDirectory
 from tfbert.tasks.sequence_tasks import ClassifyTask, RegressTask
+from tfbert.tasks.squad_task import QATask
 from tfbert.tasks.tagging_task import TagTask
 from tfbert.tasks.task import FineTuningTask
 
 TASKS: dict[str, type[FineTuningTask]] = {
-    task.name: task for task in (ClassifyTask, RegressTask, TagTask)}
+    task.name: task for task in (ClassifyTask, RegressTask, TagTask, QATask)}
 
 # Written into a fine-tuned model directory: the task, its settings, and the sequence length.
 SETTINGS_FILE = "finetuning.json"

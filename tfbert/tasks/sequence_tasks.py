@@ -28,14 +28,19 @@ class _TextTask(FineTuningTask):
     """What `classify` and `regress` share: the files, the packing, plain-text input."""
 
     head_prefixes = ("classifier/",)
+    setting_names = tuple(COLUMNS)
 
     def read(self, path: str, training: bool, labelled: bool = True) -> LabelledText:
         return read_labelled_text(path, labelled=labelled, **{
             key: self.settings.get(key, default) for key, default in COLUMNS.items()})
 
-    def read_texts(self, texts: Sequence[str]) -> LabelledText:
-        return LabelledText("<texts>", list(texts), None, [""] * len(texts),
-                            list(range(1, len(texts) + 1)))
+    def read_texts(self, texts: Sequence[str], pairs: Sequence[str] | None = None
+                   ) -> LabelledText:
+        if pairs is not None and len(pairs) != len(texts):
+            raise ValueError(f"`pairs` must have one entry per text; got {len(texts)} texts and "
+                             f"{len(pairs)} pairs.")
+        return LabelledText("<texts>", list(texts), None if pairs is None else list(pairs),
+                            [""] * len(texts), list(range(1, len(texts) + 1)))
 
     def _features(self, examples: LabelledText) -> dict[str, np.ndarray]:
         preprocessor = BertPreprocessor(self.tokenizer, seq_length=self.seq_length)

@@ -28,6 +28,7 @@ class TagTask(FineTuningTask):
     model_class = BertTokenClassifier
     head_prefixes = ("classifier/",)
     uses_pooler = False
+    setting_names = ("stride",)
 
     def read(self, path: str, training: bool, labelled: bool = True) -> list[TagExample]:
         examples = read_tagging_file(path, tokenizer=self.tokenizer)
@@ -38,7 +39,10 @@ class TagTask(FineTuningTask):
             raise ValueError(f"{path} has no sentences.")
         return examples
 
-    def read_texts(self, texts: Sequence[str]) -> list[TagExample]:
+    def read_texts(self, texts: Sequence[str], pairs: Sequence[str] | None = None
+                   ) -> list[TagExample]:
+        if pairs is not None:
+            raise ValueError("task 'tag' tags single texts; got pairs.")
         return examples_from_texts(texts, self.tokenizer)
 
     def configure(self, train: list[TagExample]) -> None:

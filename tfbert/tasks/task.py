@@ -46,9 +46,14 @@ class FineTuningTask(abc.ABC):
     name: ClassVar[str]  # `tfbert finetune --task NAME`
     model_class: ClassVar[type[TaskModel]]
     head_prefixes: ClassVar[tuple[str, ...]]  # variable paths of the head (new when warm-starting)
+    setting_names: ClassVar[tuple[str, ...]] = ()  # the options `settings` may hold
 
     def __init__(self, tokenizer: BertTokenizer, seq_length: int, settings: dict[str, Any],
                  head: dict[str, Any] | None = None):
+        unknown = sorted(set(settings) - set(self.setting_names))
+        if unknown:
+            raise ValueError(f"task {self.name!r} takes the settings {list(self.setting_names)}; "
+                             f"got {unknown}.")
         self.tokenizer = tokenizer
         self.seq_length = seq_length
         self.settings = dict(settings)
@@ -88,6 +93,10 @@ class FineTuningTask(abc.ABC):
     def encode(self, examples: Sequence, training: bool) -> Encoded:
         """Model inputs for `examples` (with targets when they are labelled)."""
 
+    def tune(self, examples: Sequence, encoded: Encoded, outputs: dict[str, np.ndarray]) -> None:
+        """Fits the task's decision settings (e.g. a no-answer threshold) on eval outputs;
+        called before `scores` after every epoch of fine-tuning. Most tasks have none."""
+
     @abc.abstractmethod
     def scores(self, examples: Sequence, encoded: Encoded, outputs: dict[str, np.ndarray]
                ) -> dict[str, Any]:
@@ -98,6 +107,6 @@ class FineTuningTask(abc.ABC):
                 ) -> list[dict[str, Any]]:
         """One prediction record (JSON-ready) per example, in order."""
 
-    def read_texts(self, texts: Sequence[str]) -> Sequence:
-        """Unlabelled examples from raw texts (one text per entry), for prediction."""
-        raise ValueError(f"task {self.name!r} does not predict from plain text lines.")
+    @abc.abstractmethod
+    def read_texts(self, texts: Sequence[str], pairs: Sequence[str] | None = None) -> Sequence:
+        """Unlabelled examples from raw texts (and their second segments), for prediction."""

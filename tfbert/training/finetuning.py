@@ -33,6 +33,7 @@ class TaskEvaluation(keras.callbacks.Callback):
         if logs is None:
             return
         outputs = predict_outputs(self.model, self.encoded, self.batch_size)
+        self.task.tune(self.examples, self.encoded, outputs)
         for name, value in self.task.scores(self.examples, self.encoded, outputs).items():
             if isinstance(value, (int, float)):
                 logs[f"val_{name}"] = float(value)
