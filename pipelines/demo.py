@@ -132,4 +132,7 @@ if __name__ == "__main__":
     parser.add_argument("--out", type=Path, default=REPO / "demo_output")
     parser.add_argument("--steps", type=int, default=1000, help="pretraining steps")
     args = parser.parse_args()
+    from tfbert.cli import quiet_tensorflow
+
+    quiet_tensorflow(verbose=False)  # the command line's quiet logs, before TensorFlow loads
     main(args.out, args.steps)

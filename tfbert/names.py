@@ -11,7 +11,7 @@ STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")  # tfbert.training.m
 OPTIMIZERS = ("adamw", "lamb")  # tfbert.training.create_optimizer
 DTYPES = ("float32", "mixed_bfloat16", "mixed_float16")  # Keras dtype policies for training
 POOLING_MODES = ("cls", "mean")  # tfbert.layers.SequencePooling
-EXPORT_TASKS = ("embed", "classify", "mlm", "token-classify", "qa")  # tfbert export --task
+EXPORT_TASKS = ("embed", "classify", "regress", "mlm", "tag", "qa")  # tfbert export --task
 CONVERT_SOURCES = ("garden", "google", "hf", "keras-hub")  # tfbert convert --from
 FINETUNE_TASKS = ("classify", "regress", "tag", "qa")  # tfbert finetune --task (tfbert.tasks.registry)
 

@@ -19,15 +19,17 @@ QUESTIONS = ["What jumps?", "What does it return?", "Anything?", "Who?",
              " ".join(["a long question"] * 30)]
 MASKED = ["The quick brown [MASK] jumps over the lazy dog.", "[MASK] a [MASK] list.",
           "no mask", "[MASK]"]
+TAGS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 
 
 def _hf_model(kind: str, vocab_file, directory):
     """A random bert_tiny-sized HF model of `kind`, saved with the vocabulary (uncased)."""
     torch.manual_seed(0)
+    labels = TAGS if kind == "BertForTokenClassification" else ["sad", "happy"]
     config = transformers.BertConfig(
         vocab_size=len(vocab_file.read_text().splitlines()), hidden_size=64,
         num_hidden_layers=2, num_attention_heads=2, intermediate_size=128,
-        id2label={0: "sad", 1: "happy"}, label2id={"sad": 0, "happy": 1})
+        id2label=dict(enumerate(labels)), label2id={label: i for i, label in enumerate(labels)})
     model = getattr(transformers, kind)(config).eval()
     model.save_pretrained(directory)
     tokenizer = transformers.BertTokenizerFast(str(vocab_file), do_lower_case=True)
@@ -39,7 +41,7 @@ def _hf_model(kind: str, vocab_file, directory):
 def _hf_outputs(kind, model, tokenizer, texts):
     """What the export must return, computed by HF transformers (PyTorch) alone."""
     with torch.inference_mode():
-        batch = None if kind == "BertForQuestionAnswering" else tokenizer(
+        batch = tokenizer(
             texts, padding="longest", truncation=True, max_length=builders.SEQ_LENGTH,
             return_tensors="pt")
         if kind == "BertModel":  # masked mean of the last hidden states, L2-normalised
@@ -47,38 +49,6 @@ def _hf_outputs(kind, model, tokenizer, texts):
             mask = batch["attention_mask"][:, :, None].float()
             mean = (hidden * mask).sum(1) / mask.sum(1)
             return {"embedding": torch.nn.functional.normalize(mean, dim=-1).numpy()}
-        if kind == "BertForQuestionAnswering":  # best span of <= 30 context tokens
-            questions, contexts = texts
-            batch = tokenizer(questions, contexts, padding="longest", truncation="longest_first",
-                              max_length=builders.SEQ_LENGTH, return_offsets_mapping=True,
-                              return_tensors="pt")
-            offsets = batch.pop("offset_mapping").numpy()
-            outputs = model(**batch)
-            start, end = outputs.start_logits.numpy(), outputs.end_logits.numpy()
-            answers = {"answer": [], "answer_start": [], "answer_end": [], "score": []}
-            for row, context in enumerate(contexts):
-                tokens = [i for i, s in enumerate(batch.sequence_ids(row)) if s == 1]
-                spans = [(start[row, i] + end[row, j], i, j) for i in tokens for j in tokens
-                         if 0 <= j - i < 30]
-                score, i, j = max(spans, default=(0.0, None, None))
-                first, last = (offsets[row, i, 0], offsets[row, j, 1]) if spans else (-1, -1)
-                answers["answer"].append(context[first:last] if spans else "")
-                answers["answer_start"].append(first)
-                answers["answer_end"].append(last)
-                answers["score"].append(score)
-            return answers
-        if kind == "BertForTokenClassification":  # tokens after [CLS], up to [SEP]
-            batch = tokenizer(texts, padding="longest", truncation=True,
-                              max_length=builders.SEQ_LENGTH, return_offsets_mapping=True,
-                              return_tensors="pt")
-            offsets = batch.pop("offset_mapping").numpy()
-            logits = model(**batch).logits.numpy()
-            rows = [slice(1, int(n) - 1) for n in batch["attention_mask"].sum(1)]
-            return {"logits": [logits[i, row] for i, row in enumerate(rows)],
-                    "token_starts": [offsets[i, row, 0] for i, row in enumerate(rows)],
-                    "token_ends": [offsets[i, row, 1] for i, row in enumerate(rows)],
-                    "tokens": [tokenizer.convert_ids_to_tokens(batch["input_ids"][i, row])
-                               for i, row in enumerate(rows)]}
         if kind == "BertForSequenceClassification":
             probabilities = model(**batch).logits.softmax(-1).numpy()
             return {"probabilities": probabilities,
@@ -91,29 +61,65 @@ def _hf_outputs(kind, model, tokenizer, texts):
                 "mask_positions": is_mask.nonzero()[:, 1].numpy()}
 
 
+def _hf_windowed(kind, model, vocab_file, texts, seq_length):
+    """Entities or answers: tfbert's windows (checked against HF's tokenizer in tests/tasks),
+    HF PyTorch's logits on them, and tfbert's in-process decoder."""
+    from tfbert.tasks import squad_data, squad_files, tagging_data
+    from tfbert.text import BertTokenizer
+
+    ours = BertTokenizer(str(vocab_file), lower_case=True)
+
+    def logits(features):
+        ids = {"input_ids": features.input_word_ids, "attention_mask": features.input_mask,
+               "token_type_ids": features.input_type_ids}
+        with torch.inference_mode():
+            return model(**{name: torch.from_numpy(value.astype("int64"))
+                            for name, value in ids.items()})
+
+    if kind == "BertForTokenClassification":
+        examples = tagging_data.examples_from_texts(texts, ours)
+        features = tagging_data.encode_tagging(examples, ours, TAGS, seq_length=seq_length)
+        predictions = tagging_data.decode_tagging(examples, features,
+                                                  logits(features).logits.numpy(), TAGS)
+        return {"entities": [p.entities for p in predictions]}
+    examples = squad_files.examples_from_pairs(*texts)
+    features = squad_data.encode_squad(examples, ours, seq_length=seq_length, training=False)
+    outputs = logits(features)
+    predictions = squad_data.decode_squad(examples, features, outputs.start_logits.numpy(),
+                                          outputs.end_logits.numpy())
+    return {"answer": [predictions[e.id].answer for e in examples],
+            "start": [predictions[e.id].start for e in examples],
+            "end": [predictions[e.id].end for e in examples],
+            "score": [predictions[e.id].score for e in examples]}
+
+
 @pytest.mark.parametrize("kind, task, options, texts", [
     pytest.param("BertModel", "embed", {"pooling": "mean", "normalize": True}, TEXTS,
                  marks=pytest.mark.slow),  # CI: embed is checked against the Keras model
     ("BertForSequenceClassification", "classify", {}, TEXTS),
     ("BertForMaskedLM", "mlm", {"top_k": 3}, MASKED),
-    ("BertForTokenClassification", "token-classify", {}, TEXTS),
-    ("BertForQuestionAnswering", "qa", {}, (QUESTIONS, TEXTS)),
+    ("BertForTokenClassification", "tag", {}, TEXTS),
+    ("BertForQuestionAnswering", "qa", {"seq_length": 96}, (QUESTIONS, TEXTS)),
 ])
 def test_export_matches_hugging_face_on_raw_text(kind, task, options, texts, vocab_file,
                                                 tmp_path):
     hf_model, hf_tokenizer = _hf_model(kind, vocab_file, tmp_path / "hf")
     READERS["hf"](tmp_path / "hf").save(tmp_path / "model")
+    options = {"seq_length": builders.SEQ_LENGTH, **options}
     path = export_model(tmp_path / "model", task, tmp_path / "saved_models" / task / "1",
-                        seq_length=builders.SEQ_LENGTH, **options)
+                        **options)
     model = SessionModel(path)  # the TF1 session loader, as TF Serving loads it
     if task == "qa":
-        inputs = {"text_a": np.array([t.encode() for t in texts[0]], object),
-                  "text_b": np.array([t.encode() for t in texts[1]], object)}
+        inputs = {"question": np.array([t.encode() for t in texts[0]], object),
+                  "context": np.array([t.encode() for t in texts[1]], object)}
     else:
         inputs = {"text": np.array([t.encode() for t in texts], object)}
     ours = model.run("serving_default", inputs)
     model.close()
-    expected = _hf_outputs(kind, hf_model, hf_tokenizer, texts)
+    if task in ("tag", "qa"):
+        expected = _hf_windowed(kind, hf_model, vocab_file, texts, options["seq_length"])
+    else:
+        expected = _hf_outputs(kind, hf_model, hf_tokenizer, texts)
     if task == "mlm":
         valid = ours["mask_positions"] >= 0
         np.testing.assert_array_equal(ours["mask_positions"][valid], expected["mask_positions"])
@@ -124,19 +130,25 @@ def test_export_matches_hugging_face_on_raw_text(kind, task, options, texts, voc
         assert [t.decode() for t in ours["top_k_tokens"][valid].ravel()] == list(
             vocabulary[expected["top_k_ids"]].ravel())
         return
-    if task == "token-classify":
-        for row, length in enumerate(len(tokens) for tokens in expected["tokens"]):
-            assert [t.decode() for t in ours["tokens"][row, :length]] == expected["tokens"][row]
-            assert (ours["tokens"][row, length:] == b"").all()
-            for name in ("token_starts", "token_ends", "logits"):
-                np.testing.assert_allclose(ours[name][row, :length], expected[name][row],
-                                           atol=1e-5)
+    if task == "tag":
+        for row, entities in enumerate(expected["entities"]):
+            count = int(ours["num_entities"][row])
+            assert count == len(entities)
+            assert [t.decode() for t in ours["entity_texts"][row, :count]] == [
+                e["text"] for e in entities]
+            assert [t.decode() for t in ours["entity_labels"][row, :count]] == [
+                e["label"] for e in entities]
+            assert ours["entity_starts"][row, :count].tolist() == [e["start"] for e in entities]
+            np.testing.assert_allclose(ours["entity_scores"][row, :count],
+                                       [e["score"] for e in entities], atol=1e-5)
         return
     for name, value in expected.items():
         if name in ("label", "answer"):
             assert [text.decode() for text in ours[name]] == value
+        elif name in ("start", "end"):
+            assert ours[name].tolist() == value
         else:
-            np.testing.assert_allclose(ours[name], value, atol=1e-5)
+            np.testing.assert_allclose(ours[name], value, atol=1e-4)
 
 
 def test_export_layout_assets_and_info(classifier_export, vocab_file):

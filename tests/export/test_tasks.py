@@ -66,10 +66,11 @@ def test_mlm_needs_a_pretrainer_and_tops_each_mask(classifier, vocab_file):
 
 
 @pytest.mark.parametrize("name, options, message", [
-    ("translate", {}, "`task` must be one of embed, classify, mlm, token-classify, qa; got "
+    ("translate", {}, "`task` must be one of embed, classify, regress, mlm, tag, qa; got "
                       "'translate'"),
     ("qa", {}, "task 'qa' needs a BertSpanQA model directory; got BertClassifier"),
-    ("token-classify", {}, "needs a BertTokenClassifier model directory; got BertClassifier"),
+    ("tag", {}, "needs a BertTokenClassifier model directory; got BertClassifier"),
+    ("regress", {}, "needs a BertRegressor model directory; got BertClassifier"),
     ("classify", {"pooling": "mean"}, "apply to task 'embed' only"),
     ("classify", {"top_k": 3}, "`top_k` applies to task 'mlm' only"),
     ("classify", {"seq_length": 513}, "`seq_length` must be an int in \\[3, 512\\].*got 513"),

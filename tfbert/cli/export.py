@@ -13,15 +13,24 @@ _EXAMPLE = """example:
 
 tasks:
   embed     any model directory: `embedding` [B, H] from its encoder (--pooling, --normalize)
-  classify  a BertClassifier: `label`, `probabilities`, `logits`; also a text_pair signature
+  classify  a BertClassifier: `label`, `probabilities`, `logits`; also text_pair, and
+            classify / classify_pair on tf.Examples (TF Serving's Classify API)
+  regress   a BertRegressor: `value`; also text_pair
   mlm       a BertPretrainer: for each [MASK] in the text, the --top-k tokens and scores
-  token-classify  a BertTokenClassifier: a label per WordPiece token, with its text offsets
-  qa        a BertSpanQA: the answer span of text_b (context) for text_a (question)
+  tag       a BertTokenClassifier: per text the entities (`entity_labels`, `entity_starts`,
+            `entity_ends`: code points into the text, `entity_texts`, `entity_scores`,
+            `num_entities`); long texts in overlapping windows, never truncated
+  qa        a BertSpanQA: `question` and `context` -> `answer` ("" for no answer), `start`,
+            `end`, `score`, `null_score_diff`; long contexts in windows (its --doc-stride)
 
-Signatures take raw strings: serving_default (`text`; for qa the pair), text_pair (`text_a`,
-`text_b`) where pairs make sense, and preprocess (the three int32 features). The export is
-audited (TF Serving ops only), reloaded through the TF1 session loader and compared with the
-Keras model before the version directory appears; a failure leaves nothing behind.
+A fine-tuned model directory exports at its fine-tuning --seq-length, with its task settings
+(stride, doc stride, no-answer threshold), so served answers equal `tfbert predict --model`.
+
+Signatures take raw strings: serving_default (`text`; for qa `question`, `context`), text_pair
+(`text_a`, `text_b`) where pairs make sense, and preprocess (the int32 features; for tag and qa
+one row per window). The export is audited (TF Serving ops only), reloaded through the TF1
+session loader and compared with the Keras model before the version directory appears; a
+failure leaves nothing behind.
 """
 
 
@@ -37,8 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="the version directory to write, saved_models/NAME/VERSION "
                              "(VERSION an integer)")
     parser.add_argument("--seq-length", type=int, default=None,
-                        help="longest packed input; longer texts are truncated "
-                             "(default: the model's max_position_embeddings)")
+                        help="packed length: longer texts are truncated (tag, qa: windowed) "
+                             "(default: the fine-tuning --seq-length, else the model's "
+                             "max_position_embeddings)")
     parser.add_argument("--pooling", choices=POOLING_MODES, default="cls",
                         help="embed: the [CLS] state or the mean of the tokens (default cls)")
     parser.add_argument("--normalize", action="store_true",

@@ -13,11 +13,13 @@ _EXAMPLE = """examples:
   tfbert predict --server localhost:8500 --model-name sentiment --signature text_pair \\
       --pair "is it good?" "it is great"
   tfbert predict --server localhost:8500 --model-name sentiment --signature classify "great"
+  tfbert predict --server localhost:8500 --model-name squad --pair "Who?" "Ada wrote it."
   tfbert predict --server localhost:8500 --model-name sentiment --metadata
 
 --model: --input is a .txt file (one text per line) or a data file of the model's task (labels
 optional); --output gets one JSON line per input, in order: classify: label, probabilities;
-regress: value. --server: prints one JSON object, the model's outputs with one list entry per
+regress: value; tag: text, entities; qa (SQuAD JSON input): id, answer, start, end, score.
+--server: prints one JSON object, the model's outputs with one list entry per
 text; a signature on tf.Examples (classify, classify_pair) is called through the Classify API
 and prints label -> score per text."""
 
@@ -41,9 +43,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     served.add_argument("texts", metavar="TEXT", nargs="*", help="texts to send")
     served.add_argument("--model-name", help="the served model's name")
     served.add_argument("--signature", default=None,
-                        help="signature to call (default serving_default; text_pair with --pair)")
+                        help="signature to call (default serving_default; with --pair "
+                             "text_pair where the model has it)")
     served.add_argument("--pair", action="store_true",
-                        help="TEXTs are pairs: text_a text_b text_a text_b ...")
+                        help="TEXTs are pairs: text_a text_b text_a text_b ... (for a qa "
+                             "model: question context question context ...)")
     served.add_argument("--version", type=int, default=None,
                         help="model version (default latest)")
     served.add_argument("--timeout", type=float, default=30.0, help="seconds (default 30)")

@@ -8,7 +8,7 @@ version. Layout of `saved_models/NAME/VERSION`:
     saved_model.pb, variables/      the graph (text -> model -> outputs) and the weights
     assets/vocab.txt                the WordPiece vocabulary (a SavedModel asset)
     assets.extra/tfbert.json        task, signatures, seq_length and the task's options
-    assets.extra/labels.txt         classify, token-classify: the label names, one per line
+    assets.extra/labels.txt         classify, tag: the label names, one per line
 """
 from __future__ import annotations
 
@@ -86,11 +86,14 @@ def export_model(model_dir: str | os.PathLike, task: str, out: str | os.PathLike
     """Exports the model directory `model_dir` for `task` to the version directory `out`.
 
     `task`: "embed" (any model; `pooling` "cls" or "mean", `normalize`), "classify" (a
-    BertClassifier), "mlm" (a BertPretrainer; `top_k` tokens per [MASK]), "token-classify" (a
-    BertTokenClassifier) or "qa" (a BertSpanQA; question `text_a`, context `text_b`).
-    `seq_length` caps the packed length (default: the model's max_position_embeddings). The
-    tokenizer lower-cases as config.json's `do_lower_case` says (when it is not recorded: if
-    the vocabulary has no upper case). Returns `out`.
+    BertClassifier), "regress" (a BertRegressor), "mlm" (a BertPretrainer; `top_k` tokens per
+    [MASK]), "tag" (a BertTokenClassifier: entities, long texts in windows) or "qa" (a
+    BertSpanQA: `question` and `context`, long contexts in windows). `seq_length` caps the
+    packed length (default: the fine-tuning `--seq-length` of a fine-tuned directory, so that
+    served answers equal `tfbert predict --model`'s; else the model's max_position_embeddings);
+    a fine-tuned directory's settings (tagging stride; QA doc stride, answer length, no-answer
+    threshold) shape the graph too. The tokenizer lower-cases as the model directory says.
+    Returns `out`.
 
     Typical use (the CLI's `tfbert export`)::
 
@@ -106,11 +109,14 @@ def export_model(model_dir: str | os.PathLike, task: str, out: str | os.PathLike
     report = progress or (lambda message: None)
     source = ModelDirectory(model_dir)
     vocab_file, lower_case = source.vocab_file, source.lower_case
-    seq_length = source.config.max_position_embeddings if seq_length is None else seq_length
+    fine_tuning = source.fine_tuning()
+    if seq_length is None:
+        seq_length = fine_tuning.get("seq_length", source.config.max_position_embeddings)
     report(f"loading {model_dir}")
     model = source.load()
     serving = build_task(task, model, str(vocab_file), lower_case=lower_case,
-                         seq_length=seq_length, pooling=pooling, normalize=normalize, top_k=top_k)
+                         seq_length=seq_length, pooling=pooling, normalize=normalize, top_k=top_k,
+                         settings=fine_tuning.get("settings"))
     with staged_directory(out) as staging:
         report(f"writing the SavedModel (task {task}, seq_length {seq_length})")
         _save(serving, str(vocab_file), staging)

@@ -91,6 +91,15 @@ class ServingTask:
             functions["text_pair"] = text_pair
         return functions
 
+    def sample_inputs(self, texts: tuple[str, ...]) -> dict[str, dict[str, np.ndarray]]:
+        """Signature name -> inputs for export validation built from `texts` (UTF-8 bytes):
+        each text alone, and the texts against themselves reversed as pairs."""
+        text = np.array([t.encode() for t in texts], object)
+        inputs = {"serving_default": {"text": text}, "preprocess": {"text": text}}
+        if self.pairs:
+            inputs["text_pair"] = {"text_a": text, "text_b": text[::-1].copy()}
+        return inputs
+
     def reference(self, signature: str, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """What `signature` must return for `inputs`, computed without the exported graph."""
         if signature == "text_pair":

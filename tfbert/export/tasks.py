@@ -20,22 +20,34 @@ called eagerly plus NumPy post-processing, which export validation compares the 
 """
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 from tfbert.export.masked_lm_task import MaskedLMTask
+from tfbert.export.qa_export import QATask
+from tfbert.export.regress_export import RegressTask
 from tfbert.export.sequence_tasks import ClassifyTask, EmbedTask
 from tfbert.export.serving_task import ServingTask
-from tfbert.export.token_tasks import SpanQATask, TokenClassifyTask
+from tfbert.export.tagging_export import TagTask
 from tfbert.models import TaskModel
 
-
 TASKS: dict[str, type[ServingTask]] = {
-    task.name: task for task in (EmbedTask, ClassifyTask, MaskedLMTask, TokenClassifyTask,
-                                 SpanQATask)}
+    task.name: task for task in (EmbedTask, ClassifyTask, RegressTask, MaskedLMTask, TagTask,
+                                 QATask)}
+# The fine-tuning settings (finetuning.json) that shape a task's serving graph.
+TASK_SETTINGS = {"tag": ("stride",),
+                 "qa": ("max_query_length", "doc_stride", "max_answer_length", "n_best",
+                        "null_threshold")}
 
 
 def build_task(name: str, model: TaskModel, vocab_file: str, *, lower_case: bool,
                seq_length: int, pooling: str = "cls", normalize: bool = False,
-               top_k: int = 5) -> ServingTask:
-    """The `ServingTask` called `name` for `model`; options that do not apply must be defaults."""
+               top_k: int = 5, settings: Mapping[str, Any] | None = None) -> ServingTask:
+    """The `ServingTask` called `name` for `model`; options that do not apply must be defaults.
+
+    `settings` are the model's fine-tuning settings; those in `TASK_SETTINGS[name]` (e.g.
+    tagging's stride, QA's doc stride and no-answer threshold) shape the graph as they shaped
+    the in-process predictions.
+    """
     if name not in TASKS:
         raise ValueError(f"`task` must be one of {', '.join(TASKS)}; got {name!r}")
     if name != "embed" and (pooling != "cls" or normalize):
@@ -48,4 +60,6 @@ def build_task(name: str, model: TaskModel, vocab_file: str, *, lower_case: bool
                          f"max_position_embeddings); got {seq_length!r}")
     options = {"embed": {"pooling": pooling, "normalize": normalize},
                "mlm": {"top_k": top_k}}.get(name, {})
+    options.update({key: value for key, value in (settings or {}).items()
+                    if key in TASK_SETTINGS.get(name, ())})
     return TASKS[name](model, vocab_file, lower_case, seq_length, **options)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
-
 from tfbert.export.examples import CLASSIFY_INPUTS, CLASSIFY_METHOD, serialize_examples
 from tfbert.export.session_model import SessionModel
 from tfbert.export.serving_task import ServingTask
@@ -41,16 +39,12 @@ SAMPLE_MASKED_TEXTS = (
 
 
 def sample_inputs(task: ServingTask, texts: tuple[str, ...] | None = None) -> dict[str, dict]:
-    """Signature name -> inputs to validate it with (texts as UTF-8 bytes)."""
+    """Signature name -> inputs to validate it with: the task's `sample_inputs` of `texts`
+    (default: SAMPLE_TEXTS, or SAMPLE_MASKED_TEXTS for mlm), plus tf.Examples for its
+    classification signatures."""
     if texts is None:
         texts = SAMPLE_MASKED_TEXTS if task.name == "mlm" else SAMPLE_TEXTS
-    text = np.array([t.encode() for t in texts], object)
-    pair = {"text_a": text, "text_b": text[::-1].copy()}
-    inputs = {"serving_default": {"text": text}, "preprocess": {"text": text}}
-    if task.pairs:
-        inputs["text_pair"] = pair
-    if task.name == "qa":  # a question needs a context: serving_default takes the pair too
-        inputs["serving_default"] = pair
+    inputs = task.sample_inputs(tuple(texts))
     for signature, (source, _) in task.example_signatures.items():
         inputs[signature] = {CLASSIFY_INPUTS: serialize_examples(inputs[source])}
     return inputs

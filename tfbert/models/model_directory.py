@@ -35,6 +35,7 @@ from tfbert.text.vocab import is_uncased, load_vocab, special_token_ids
 CONFIG_FILE = "config.json"
 VOCAB_FILE = "vocab.txt"
 CHECKPOINT = "bert_model.ckpt"
+FINE_TUNING_FILE = "finetuning.json"  # written by fine-tuning: the task and its settings
 
 MODEL_CLASSES: dict[str, type[TaskModel]] = {
     cls.__name__: cls for cls in (BertEncoder, BertPretrainer, BertClassifier, BertRegressor,
@@ -186,6 +187,12 @@ class ModelDirectory:
         """The label names of a classifier or tagger, in output order (None if unnamed)."""
         labels = self.task.get("labels")
         return None if labels is None else tuple(labels)
+
+    def fine_tuning(self) -> dict[str, Any]:
+        """`finetuning.json` of a fine-tuned directory (`task`, `seq_length`, `settings`), or
+        {} for a directory that `tfbert finetune` did not write."""
+        path = self.path / FINE_TUNING_FILE
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
     def weights(self) -> dict[str, np.ndarray]:
         """Every tensor of the checkpoint, by original BERT name."""

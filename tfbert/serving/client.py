@@ -23,6 +23,8 @@ from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2,
                                      prediction_service_pb2_grpc)
 
 DEFAULT_SIGNATURE = "serving_default"
+# The input names of the signatures that take two texts: pairs, and qa's question with context.
+PAIR_INPUTS = (("text_a", "text_b"), ("question", "context"))
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # a batch of long texts exceeds gRPC's 4 MB default
 
 
@@ -105,30 +107,51 @@ class PredictionClient:
 
     def predict(self, texts: Sequence[str | bytes], signature: str | None = None,
                 text_pair: Sequence[str | bytes] | None = None) -> dict[str, np.ndarray]:
-        """Outputs of the model for `texts` (and `text_pair`, for the `text_pair` signature).
+        """Outputs of the model for `texts` (and `text_pair`: the second segments, or for a qa
+        export the contexts of the questions `texts`).
 
-        `signature` defaults to `text_pair` when pairs are given, else `serving_default`.
-        String outputs come back as `str` arrays, numbers as NumPy arrays.
+        `signature` defaults to `serving_default`, or with pairs to `text_pair` where the model
+        has it (a qa model takes its pair in `serving_default`). A pair goes to the signature's
+        two inputs, `text_a`/`text_b` or `question`/`context`. String outputs come back as
+        `str` arrays, numbers as NumPy arrays.
         """
         if text_pair is None:
+            signature = signature or DEFAULT_SIGNATURE
             inputs = {"text": _texts(texts, "texts")}
         else:
-            inputs = {"text_a": _texts(texts, "texts"), "text_b": _texts(text_pair, "text_pair")}
-            if len(inputs["text_a"]) != len(inputs["text_b"]):
+            first, second = _texts(texts, "texts"), _texts(text_pair, "text_pair")
+            if len(first) != len(second):
                 raise ValueError(f"`texts` and `text_pair` must have the same length; got "
-                                 f"{len(inputs['text_a'])} and {len(inputs['text_b'])}")
-        signature = signature or ("text_pair" if text_pair is not None else DEFAULT_SIGNATURE)
+                                 f"{len(first)} and {len(second)}")
+            signatures = self.metadata()
+            signature = signature or ("text_pair" if "text_pair" in signatures
+                                      else DEFAULT_SIGNATURE)
+            names = self._pair_inputs(signatures, signature)
+            inputs = dict(zip(names, (first, second)))
         outputs = self.predict_tensors(inputs, signature)
         return {name: _python(value) for name, value in outputs.items()}
 
-    def takes_examples(self, signature: str) -> bool:
-        """Whether `signature` takes serialized tf.Examples (`inputs`), as Classify needs."""
-        signatures = self.metadata()
+    def _inputs(self, signatures: dict, signature: str) -> list[str]:
+        """The input names of `signature` (from `metadata()`), or a FAILED_PRECONDITION error
+        as TF Serving gives for an unknown signature."""
         if signature not in signatures:
             raise ServingError(grpc.StatusCode.FAILED_PRECONDITION,
                                f"{self.server}, model {self.model_name!r}: signature "
                                f"{signature!r} not found; it has {sorted(signatures)}")
-        return list(signatures[signature]["inputs"]) == ["inputs"]
+        return list(signatures[signature]["inputs"])
+
+    def _pair_inputs(self, signatures: dict, signature: str) -> tuple[str, str]:
+        names = set(self._inputs(signatures, signature))
+        for pair in PAIR_INPUTS:
+            if names == set(pair):
+                return pair
+        raise ServingError(grpc.StatusCode.INVALID_ARGUMENT,
+                           f"{self.server}, model {self.model_name!r}: signature {signature!r} "
+                           f"takes {sorted(names)}, not a pair of texts")
+
+    def takes_examples(self, signature: str) -> bool:
+        """Whether `signature` takes serialized tf.Examples (`inputs`), as Classify needs."""
+        return self._inputs(self.metadata(), signature) == ["inputs"]
 
     def classify(self, texts: Sequence[str | bytes],
                  text_pair: Sequence[str | bytes] | None = None,

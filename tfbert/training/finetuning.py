@@ -14,11 +14,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfbert.models.model_directory import ModelDirectory
+from tfbert.models.model_directory import FINE_TUNING_FILE, ModelDirectory
 from tfbert.tasks.registry import settings_json, task_class
 from tfbert.tasks.task import Encoded, FineTuningTask
 from tfbert.training.options import TrainingOptions
-from tfbert.training.run import WarmStart, check_output, train
+from tfbert.training.run import WarmStart, check_output, make_run_strategy, train
 
 
 class TaskEvaluation(keras.callbacks.Callback):
@@ -69,6 +69,7 @@ def finetune(*, model_dir: str | os.PathLike, train_file: str | os.PathLike,
         raise ValueError("`steps_per_epoch` does not apply to fine-tuning: an epoch is one pass "
                          f"over the training file; got steps_per_epoch={options.steps_per_epoch}.")
     check_output(out, overwrite)
+    strategy = make_run_strategy(options)  # before the tokenizer runs TensorFlow
     source = ModelDirectory(model_dir)
     limit = source.config.max_position_embeddings
     if not isinstance(seq_length, int) or not 3 <= seq_length <= limit:
@@ -118,7 +119,8 @@ def finetune(*, model_dir: str | os.PathLike, train_file: str | os.PathLike,
         total_steps=epochs * steps_per_epoch, steps_per_epoch=steps_per_epoch,
         batch_size=batch_size, vocab_file=source.vocab_file, lower_case=source.lower_case,
         options=options, validation_data=validation, callbacks=callbacks, overwrite=overwrite,
-        extra_files=lambda model, history: {"finetuning.json": settings_json(fine_tuning)})
+        extra_files=lambda model, history: {FINE_TUNING_FILE: settings_json(fine_tuning)},
+        strategy=strategy)
     return history
 
 

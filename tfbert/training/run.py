@@ -42,6 +42,13 @@ def check_output(out: str | os.PathLike, overwrite: bool) -> Path:
     return out
 
 
+def make_run_strategy(options: TrainingOptions) -> tf.distribute.Strategy:
+    """The distribution strategy of `options`; call it before any other TensorFlow work of
+    the process (logical CPU devices and TPU systems must be set up first)."""
+    return make_strategy(options.strategy, num_cpu_devices=options.num_cpu_devices,
+                         tpu=options.tpu)
+
+
 def train(*, kind: str, out: str | os.PathLike, build: Callable[[], TaskModel],
           compile_model: Callable[[TaskModel, keras.optimizers.Optimizer], None],
           dataset_fn: DatasetFn, total_steps: int, steps_per_epoch: int | None,
@@ -50,8 +57,8 @@ def train(*, kind: str, out: str | os.PathLike, build: Callable[[], TaskModel],
           validation_data: Callable[[], tf.data.Dataset | None] | None = None,
           callbacks: Callable[[TaskModel], list[keras.callbacks.Callback]] | None = None,
           overwrite: bool = False,
-          extra_files: Callable[[TaskModel, list[dict]], Mapping[str, str]] | None = None
-          ) -> tuple[TaskModel, list[dict]]:
+          extra_files: Callable[[TaskModel, list[dict]], Mapping[str, str]] | None = None,
+          strategy: tf.distribute.Strategy | None = None) -> tuple[TaskModel, list[dict]]:
     """Trains the model `build()` makes and writes it as the model directory `out`.
 
     `kind` is "pretrain" or "finetune" (it picks the default learning rate). `compile_model`
@@ -59,11 +66,12 @@ def train(*, kind: str, out: str | os.PathLike, build: Callable[[], TaskModel],
     input pipeline's `(x, y, sample_weight)` batches (see `fit_model`); `batch_size` is global.
     `validation_data` (called after the strategy exists) gives the data evaluated after every
     epoch; `callbacks(model)` adds task callbacks; `extra_files(model, history)` adds files to
-    `out` beside `history.json`. Returns the trained model and the per-epoch history.
+    `out` beside `history.json`. `strategy` is the one `options` describe, made by the caller
+    when it must run TensorFlow before the run (it has to exist before TF's first op; see
+    `make_run_strategy`). Returns the trained model and the per-epoch history.
     """
     out = check_output(out, overwrite)
-    strategy = make_strategy(options.strategy, num_cpu_devices=options.num_cpu_devices,
-                             tpu=options.tpu)
+    strategy = strategy or make_run_strategy(options)
     keras.utils.set_random_seed(options.seed)
     with strategy.scope():
         model = build()
