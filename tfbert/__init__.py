@@ -23,6 +23,7 @@ _EXPORTS = {
     "BertTokenClassifier": "tfbert.models.bert_token_classifier:BertTokenClassifier",
     "BertSpanQA": "tfbert.models.bert_span_qa:BertSpanQA",
     "BertEmbedder": "tfbert.models.bert_embedder:BertEmbedder",
+    "Predictor": "tfbert.tasks.inference:Predictor",
     "load": "tfbert.models.model_directory:load",
     "save": "tfbert.models.model_directory:save",
     "data": "tfbert.data",

@@ -13,7 +13,7 @@ DTYPES = ("float32", "mixed_bfloat16", "mixed_float16")  # Keras dtype policies 
 POOLING_MODES = ("cls", "mean")  # tfbert.layers.SequencePooling
 EXPORT_TASKS = ("embed", "classify", "regress", "mlm", "tag", "qa")  # tfbert export --task
 CONVERT_SOURCES = ("garden", "google", "hf", "keras-hub")  # tfbert convert --from
-FINETUNE_TASKS = ("classify", "regress", "tag", "qa")  # tfbert finetune --task (tfbert.tasks.registry)
+FINETUNE_TASKS = ("classify", "regress", "tag", "qa")  # tfbert finetune --task (tasks.registry)
 
 __all__ = ["CONVERT_SOURCES", "DTYPES", "EXPORT_TASKS", "FINETUNE_TASKS", "OPTIMIZERS",
            "POOLING_MODES", "STRATEGIES"]

@@ -5,7 +5,6 @@ import re
 import subprocess
 import sys
 
-import pytest
 
 from tests.export import builders
 from tests.export.conftest import _shared, classifier_dir, vocab_file  # noqa: F401 (fixtures)

@@ -1,6 +1,9 @@
 """`tfbert pretrain` end to end on a small corpus: model directory, history, checkpoints,
 TensorBoard logs; continued pretraining with --init; clear errors."""
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -56,6 +59,23 @@ def test_pretrain_writes_a_model_directory_with_history(data, tmp_path, capsys):
     assert main(["pretrain", "--init", str(out), "--corpus", str(data / "corpus.txt"),
                  "--out", str(again), *COMMON]) == 2
     assert "--overwrite" in capsys.readouterr().err
+
+
+def test_a_redirected_log_gets_one_line_per_epoch_and_no_tensorflow_lines(data, tmp_path):
+    # As a user runs it with output to a file: no TF_CPP_MIN_LOG_LEVEL from the test set-up.
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run(
+        [sys.executable, "-m", "tfbert", "pretrain", "--config", str(data / "bert_config.json"),
+         "--corpus", str(data / "corpus.txt"), "--vocab", str(data / "vocab.txt"), "--out",
+         str(tmp_path / "m"), "--steps", "4", "--steps-per-epoch", "2", "--batch-size", "4",
+         "--seq-length", "32", "--max-predictions-per-seq", "5", "--no-jit-compile"],
+        env=env, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
+    assert "\x1b" not in output and "\r" not in output  # no progress-bar escapes
+    assert output.count("Epoch 1/2") == output.count("Epoch 2/2") == 1
+    assert "2/2 - " in output  # Keras' one line per epoch
+    assert not any(marker in output for marker in ("cuInit", "oneDNN", "I0000", "absl::"))
 
 
 def test_a_preset_takes_the_vocabulary_size(data, tmp_path, capsys):

@@ -91,3 +91,15 @@ def test_shard_files_by_file_then_by_document(caplog):
     with caplog.at_level(logging.WARNING):
         assert shard_files(files[:1], context(2, 1)) == (["f0"], (2, 1))
     assert "2 input pipelines but only 1 files" in caplog.text
+
+
+def test_stats_log_says_it_counts_every_pass(tmp_path, caplog):
+    # A repeating pipeline reads the corpus again every pass: the log must not pass that off
+    # as the size of the corpus.
+    stats = CorpusStats()
+    path = write(tmp_path, "c.txt", b"one\n\ntwo\n")
+    for _ in range(3):
+        read([path], stats=stats)
+    with caplog.at_level(logging.INFO):
+        stats.log()
+    assert "every pass over the corpus" in caplog.text

@@ -10,7 +10,7 @@ import tensorflow as tf
 import transformers
 
 import tfbert
-from tfbert.export import SessionModel, export_model, tasks, validation
+from tfbert.export import SessionModel, export_model, tasks
 from tfbert.export.qa_export import QATask
 from tfbert.text import serving_ops
 

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from official.legacy.bert import configs as garden_configs
-from official.nlp.modeling import models as garden_models
 from official.nlp.tools import tf2_bert_encoder_checkpoint_converter as garden_converter
 
 from tests.helpers import random_features, write_vocab

@@ -29,8 +29,8 @@ tasks:
   qa        SQuAD v1.1 / v2.0 JSON; long contexts in windows (--doc-stride); v2.0 picks its
             no-answer threshold on --eval; eval: exact and F1 (the official script)
 
-classify/regress files: .csv or .tsv with a header row, or .jsonl (one object per line), with the columns
-text, optional text_pair, and label. classify: labels are names, sorted and stored in OUT
+classify/regress files: .csv or .tsv with a header row, or .jsonl (one object per line), with
+the columns text, optional text_pair, and label. classify: labels are names, sorted and stored in OUT
 (config.json), so exports and predictions return them; labels in --eval must appear in --train.
 regress: labels are numbers. Every file problem is reported with its file and line before
 training. OUT is written atomically at the end, with history.json and finetuning.json."""

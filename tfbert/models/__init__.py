@@ -8,5 +8,5 @@ from tfbert.models.bert_span_qa import BertSpanQA
 from tfbert.models.bert_token_classifier import BertTokenClassifier
 from tfbert.models.task_model import FEATURES, TaskModel
 
-__all__ = ["BertClassifier", "BertEmbedder", "BertEncoder", "BertPretrainer", "BertRegressor", "BertSpanQA",
-           "BertTokenClassifier", "FEATURES", "TaskModel"]
+__all__ = ["BertClassifier", "BertEmbedder", "BertEncoder", "BertPretrainer", "BertRegressor",
+           "BertSpanQA", "BertTokenClassifier", "FEATURES", "TaskModel"]

@@ -15,7 +15,7 @@ import numpy as np
 
 from tfbert.models.model_directory import ModelDirectory
 from tfbert.tasks.registry import task_of
-from tfbert.tasks.task import FineTuningTask
+from tfbert.tasks.task import Encoded, FineTuningTask, model_outputs
 
 # Inputs predicted per step of progress (and encoded together).
 CHUNK = 1024
@@ -37,10 +37,10 @@ class Predictor:
         self.model = source.load()
         self.batch_size = batch_size
 
-    def outputs(self, examples: Sequence) -> tuple[Any, dict[str, np.ndarray]]:
+    def outputs(self, examples: Sequence) -> tuple[Encoded, dict[str, np.ndarray]]:
+        """The encoded `examples` and the model's outputs for them."""
         encoded = self.task.encode(examples, training=False)
-        outputs = self.model.predict(encoded.x, batch_size=self.batch_size, verbose=0)
-        return encoded, {name: np.asarray(value) for name, value in outputs.items()}
+        return encoded, model_outputs(self.model, encoded, self.batch_size)
 
     def predict_examples(self, examples: Sequence) -> list[dict[str, Any]]:
         """One record per example (as `task.read` returns them), in order."""

@@ -13,8 +13,12 @@ TASKS: dict[str, type[FineTuningTask]] = {
     task.name: task for task in (ClassifyTask, RegressTask, TagTask, QATask)}
 
 
-
 def task_class(name: str) -> type[FineTuningTask]:
+    """The task called `name` (`tfbert finetune --task NAME`).
+
+    >>> task_class("tag").model_class.__name__
+    'BertTokenClassifier'
+    """
     if name not in TASKS:
         raise ValueError(f"`task` must be one of {', '.join(TASKS)}; got {name!r}.")
     return TASKS[name]
@@ -35,5 +39,6 @@ def task_of(source: ModelDirectory, seq_length: int | None = None) -> FineTuning
                          "is missing): fine-tune it with `tfbert finetune` first.")
     task = task_class(saved["task"])(source.tokenizer(), seq_length or saved["seq_length"],
                                      saved["settings"])
-    task.head = {key: value for key, value in source.task.items() if key not in ("class", "dropout")}
+    task.head = {key: value for key, value in source.task.items()
+                 if key not in ("class", "dropout")}
     return task

@@ -35,6 +35,12 @@ class Encoded:
         return len(next(iter(self.x.values())))
 
 
+def model_outputs(model: keras.Model, encoded: Encoded, batch_size: int) -> dict[str, np.ndarray]:
+    """`model`'s outputs for every row of `encoded`, as NumPy arrays."""
+    outputs = model.predict(encoded.x, batch_size=batch_size, verbose=0)
+    return {name: np.asarray(value) for name, value in outputs.items()}
+
+
 class FineTuningTask(abc.ABC):
     """One fine-tuning task; subclasses set the class attributes and the abstract methods.
 

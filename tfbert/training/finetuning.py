@@ -11,12 +11,11 @@ import os
 from typing import Any
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from tfbert.models.model_directory import FINE_TUNING_FILE, ModelDirectory
 from tfbert.tasks.registry import settings_json, task_class
-from tfbert.tasks.task import Encoded, FineTuningTask
+from tfbert.tasks.task import Encoded, FineTuningTask, model_outputs
 from tfbert.training.options import TrainingOptions
 from tfbert.training.run import WarmStart, check_output, make_run_strategy, train
 
@@ -32,17 +31,11 @@ class TaskEvaluation(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is None:
             return
-        outputs = predict_outputs(self.model, self.encoded, self.batch_size)
+        outputs = model_outputs(self.model, self.encoded, self.batch_size)
         self.task.tune(self.examples, self.encoded, outputs)
         for name, value in self.task.scores(self.examples, self.encoded, outputs).items():
             if isinstance(value, (int, float)):
                 logs[f"val_{name}"] = float(value)
-
-
-def predict_outputs(model: keras.Model, encoded: Encoded, batch_size: int) -> dict[str, np.ndarray]:
-    """The model's outputs for every row of `encoded`, as NumPy arrays."""
-    outputs = model.predict(encoded.x, batch_size=batch_size, verbose=0)
-    return {name: np.asarray(value) for name, value in outputs.items()}
 
 
 def finetune(*, model_dir: str | os.PathLike, train_file: str | os.PathLike,

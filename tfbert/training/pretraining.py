@@ -108,7 +108,8 @@ def pretrain(*, corpus: Sequence[str] = (), records: Sequence[str] = (),
         raise FileNotFoundError(f"Vocabulary file not found: {vocab_file}")
     tokens = load_vocab(vocab_file)
     if lower_case is None:
-        same_vocab = source is not None and Path(vocab_file).resolve() == source.vocab_file.resolve()
+        same_vocab = (source is not None
+                      and Path(vocab_file).resolve() == source.vocab_file.resolve())
         lower_case = source.lower_case if same_vocab else is_uncased(tokens)
     bert_config = source.config if source else _resolve_config(config, len(tokens))
     check_vocabulary(vocab_file, bert_config)
