@@ -16,13 +16,12 @@ import tensorflow as tf
 
 from tfbert.export.serving_task import TEXT, ServingTask
 from tfbert.metrics import entities
-from tfbert.models import BertTokenClassifier, TaskModel
+from tfbert.models import FEATURES, BertTokenClassifier, TaskModel
 from tfbert.tasks.tagging_data import decode_tagging, encode_tagging, examples_from_texts
 from tfbert.text.tokenizer import SUFFIX_INDICATOR
 from tfbert.text.vocab import CLS, PAD, SEP
 
 OFFSET = 2 ** 32  # above any code point offset: row * OFFSET + offset sorts by (row, offset)
-FEATURES = ("input_word_ids", "input_mask", "input_type_ids")
 _INT32_MAX = np.iinfo(np.int32).max
 
 

@@ -112,7 +112,7 @@ def finetune(*, model_dir: str | os.PathLike, train_file: str | os.PathLike,
         total_steps=epochs * steps_per_epoch, steps_per_epoch=steps_per_epoch,
         batch_size=batch_size, vocab_file=source.vocab_file, lower_case=source.lower_case,
         options=options, validation_data=validation, callbacks=callbacks, overwrite=overwrite,
-        extra_files=lambda model, history: {FINE_TUNING_FILE: settings_json(fine_tuning)},
+        extra_files=lambda: {FINE_TUNING_FILE: settings_json(fine_tuning)},
         strategy=strategy)
     return history
 

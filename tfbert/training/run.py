@@ -57,7 +57,7 @@ def train(*, kind: str, out: str | os.PathLike, build: Callable[[], TaskModel],
           validation_data: Callable[[], tf.data.Dataset | None] | None = None,
           callbacks: Callable[[TaskModel], list[keras.callbacks.Callback]] | None = None,
           overwrite: bool = False,
-          extra_files: Callable[[TaskModel, list[dict]], Mapping[str, str]] | None = None,
+          extra_files: Callable[[], Mapping[str, str]] | None = None,
           strategy: tf.distribute.Strategy | None = None) -> tuple[TaskModel, list[dict]]:
     """Trains the model `build()` makes and writes it as the model directory `out`.
 
@@ -65,8 +65,8 @@ def train(*, kind: str, out: str | os.PathLike, build: Callable[[], TaskModel],
     compiles the model with its optimizer (loss and metrics of the task); `dataset_fn` gives an
     input pipeline's `(x, y, sample_weight)` batches (see `fit_model`); `batch_size` is global.
     `validation_data` (called after the strategy exists) gives the data evaluated after every
-    epoch; `callbacks(model)` adds task callbacks; `extra_files(model, history)` adds files to
-    `out` beside `history.json`. `strategy` is the one `options` describe, made by the caller
+    epoch; `callbacks(model)` adds task callbacks; `extra_files()` gives files (name -> text)
+    for `out` and every checkpoint, beside `history.json`. `strategy` is the one `options` describe, made by the caller
     when it must run TensorFlow before the run (it has to exist before TF's first op; see
     `make_run_strategy`). Returns the trained model and the per-epoch history.
     """
@@ -80,8 +80,12 @@ def train(*, kind: str, out: str | os.PathLike, build: Callable[[], TaskModel],
         optimizer = options.create_optimizer(model, total_steps, kind)
         compile_model(model, optimizer)
 
+    def files() -> dict[str, str]:
+        return dict(extra_files()) if extra_files else {}
+
     def save_checkpoint(trained: keras.Model, path: Path) -> None:
-        save(trained, path, vocab_file=vocab_file, do_lower_case=lower_case, overwrite=True)
+        save(trained, path, vocab_file=vocab_file, do_lower_case=lower_case, overwrite=True,
+             extra_files=files())
 
     work_dir = options.resolved_work_dir(out)
     history = fit_model(model, dataset_fn, strategy=strategy, total_steps=total_steps,
@@ -92,9 +96,7 @@ def train(*, kind: str, out: str | os.PathLike, build: Callable[[], TaskModel],
                         task_callbacks=callbacks(model) if callbacks else (),
                         verbose=options.keras_verbose())
     if is_chief(strategy):
-        files = {"history.json": json.dumps(history, indent=1) + "\n"}
-        files.update(extra_files(model, history) if extra_files else {})
         save(model, out, vocab_file=vocab_file, do_lower_case=lower_case, overwrite=overwrite,
-             extra_files=files)
+             extra_files={"history.json": json.dumps(history, indent=1) + "\n", **files()})
     finish(work_dir, strategy)
     return model, history
