@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 
 from tfbert.layers.hashed_dropout import HashedDropout
 
