@@ -13,11 +13,21 @@ from tfbert.serving import ModelServer
 
 
 @pytest.fixture(scope="module")
-def address(classifier_export):
+def server(classifier_export):
     server = ModelServer(classifier_export.parent, "clf", port=0, host="127.0.0.1",
-                         poll_seconds=0, log=lambda line: None)
-    yield f"127.0.0.1:{server.port}"
+                         poll_seconds=0, log=lambda line: None, rest_api_port=0)
+    yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def address(server):
+    return f"127.0.0.1:{server.port}"
+
+
+@pytest.fixture(scope="module")
+def rest_url(server):
+    return f"http://127.0.0.1:{server.rest_port}"
 
 
 def test_predict_prints_json(address, classifier_dir, capsys):
@@ -69,3 +79,38 @@ def test_unreachable_server(capsys):
     assert main(["predict", "--server", "127.0.0.1:1", "--model-name", "clf", "--timeout", "5",
                  "x"]) == 1
     assert "cannot reach 127.0.0.1:1, model 'clf'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [
+    ["a sorted list", "the fox", "中文 🙂"],
+    ["--pair", "is it sorted?", "a sorted list"],
+    ["--signature", "preprocess", "a list"],
+    ["--signature", "classify", "a sorted list", "the fox"],
+    ["--signature", "classify_pair", "--pair", "is it sorted?", "a sorted list"],
+    ["--metadata"],
+    ["--version", "1", "x"],
+])
+def test_rest_prints_what_grpc_prints(address, rest_url, capsys, args):
+    assert main(["predict", "--server", address, "--model-name", "clf", *args]) == 0
+    printed = capsys.readouterr().out
+    assert main(["predict", "--rest", rest_url, "--model-name", "clf", *args]) == 0
+    assert capsys.readouterr().out == printed
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["--model-name", "nope", "x"], 1, "NOT_FOUND: model 'nope' not found"),
+    (["--model-name", "clf", "--signature", "nope", "x"], 1, "signature 'nope' not found"),
+    (["--model-name", "clf", "--version", "3", "x"], 1, "version 3 is not loaded"),
+    (["x"], 2, "--rest needs --model-name NAME"),
+])
+def test_rest_errors(rest_url, capsys, args, code, message):
+    assert main(["predict", "--rest", rest_url, *args]) == code
+    assert message in capsys.readouterr().err
+
+
+def test_unreachable_or_malformed_rest_url(capsys):
+    assert main(["predict", "--rest", "http://127.0.0.1:1", "--model-name", "clf",
+                 "--timeout", "5", "x"]) == 1
+    assert "cannot reach http://127.0.0.1:1, model 'clf'" in capsys.readouterr().err
+    assert main(["predict", "--rest", "127.0.0.1:8501", "--model-name", "clf", "x"]) == 2
+    assert "`url` must be 'http://host:port'; got '127.0.0.1:8501'" in capsys.readouterr().err

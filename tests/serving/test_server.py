@@ -5,8 +5,9 @@ import grpc
 import numpy as np
 import pytest
 import tensorflow as tf
-from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2, predict_pb2,
-                                     prediction_service_pb2_grpc)
+from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2,
+                                     get_model_status_pb2, model_service_pb2_grpc, predict_pb2,
+                                     prediction_service_pb2_grpc, regression_pb2)
 
 from tests.export import builders
 from tfbert.serving import ModelServer, PredictionClient, ServingError
@@ -154,8 +155,10 @@ def test_awkward_texts_get_correct_results(client, classifier_dir):
      "must have shape [None]; got [1, 1]"),
     ({"text_a": np.array([b"a"], object), "text_b": np.array([b"a", b"b"], object)},
      "text_pair", MODEL, None, "INVALID_ARGUMENT", "same batch size"),
-    ({"text": np.array([b"a"], object)}, "translate", MODEL, None, "NOT_FOUND",
-     "signature 'translate' not found"),
+    ({"text": np.array([b"a"], object)}, "translate", MODEL, None, "FAILED_PRECONDITION",
+     "signature 'translate' not found"),  # as TF Serving's predict_util.cc
+    ({"text": np.array([b"a"], object)}, "", "", None, "INVALID_ARGUMENT",
+     "model_spec.name is empty"),
     ({"text": np.array([b"a"], object)}, "", "other", None, "NOT_FOUND",
      "model 'other' not found; this server serves 'classifier'"),
     ({"text": np.array([b"a"], object)}, "", MODEL, 9, "NOT_FOUND",
@@ -183,12 +186,17 @@ def _classify_request(signature: str) -> classification_pb2.ClassificationReques
     return request
 
 
+# As TF Serving's classifier.cc (with its default --enable_signature_method_name_check=false):
+# any signature with one input `inputs` and `classes` and/or `scores` outputs; an unknown one is
+# INVALID_ARGUMENT.
 @pytest.mark.parametrize("signature, feature, code, message", [
     ("classify", "sentence", "INVALID_ARGUMENT", "text"),  # TF's own parse error names it
-    ("", "text", "INVALID_ARGUMENT", "Classify runs 'tensorflow/serving/classify' signatures: "
-                                     "name one of ['classify', 'classify_pair']"),
-    ("text_pair", "text", "INVALID_ARGUMENT", "has method 'tensorflow/serving/predict'"),
-    ("label", "text", "NOT_FOUND", "signature 'label' not found"),
+    ("", "text", "INVALID_ARGUMENT", "Classify cannot run signature 'serving_default': one "
+                                     "input 'inputs' is needed; it takes ['text']"),
+    ("text_pair", "text", "INVALID_ARGUMENT", "one input 'inputs' is needed; it takes "
+                                              "['text_a', 'text_b']; this model's Classify "
+                                              "signatures are ['classify', 'classify_pair']"),
+    ("label", "text", "INVALID_ARGUMENT", "signature 'label' not found"),
 ])
 def test_classify_refuses_what_tf_serving_refuses(stub, client, signature, feature, code,
                                                   message):
@@ -199,8 +207,58 @@ def test_classify_refuses_what_tf_serving_refuses(stub, client, signature, featu
     assert status == getattr(grpc.StatusCode, code) and message in details
     empty = _classify_request("classify")
     status, details = _status(lambda: stub.Classify(empty, timeout=60))
-    assert status == grpc.StatusCode.INVALID_ARGUMENT and "Classify takes input" in details
+    assert status == grpc.StatusCode.INVALID_ARGUMENT and "input is empty" in details
     assert len(client.classify(["still serving"])) == 1
+
+
+@pytest.mark.parametrize("signature, code, message", [
+    ("", "INVALID_ARGUMENT", "Regress cannot run signature 'serving_default': one input "
+                             "'inputs' is needed; it takes ['text']; this model has none for "
+                             "Regress; use Predict"),
+    ("classify", "INVALID_ARGUMENT", "one output 'outputs' is needed; it gives ['classes', "
+                                     "'scores']"),
+    ("nope", "INVALID_ARGUMENT", "signature 'nope' not found"),  # as TF Serving's regressor.cc
+])
+def test_regress_refuses_what_tf_serving_refuses(stub, client, signature, code, message):
+    request = regression_pb2.RegressionRequest()
+    request.model_spec.name = MODEL
+    request.model_spec.signature_name = signature
+    request.input.example_list.examples.add().features.feature["text"].bytes_list.value.append(
+        b"a")
+    status, details = _status(lambda: stub.Regress(request, timeout=60))
+    assert status == getattr(grpc.StatusCode, code) and message in details
+    assert len(client.classify(["still serving"])) == 1
+
+
+def test_get_model_status(server):
+    channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+    status_stub = model_service_pb2_grpc.ModelServiceStub(channel)
+    request = get_model_status_pb2.GetModelStatusRequest()
+    request.model_spec.name = MODEL
+    response = status_stub.GetModelStatus(request, timeout=60)
+    assert [(s.version, s.state, s.status.error_code) for s in response.model_version_status] \
+        == [(1, get_model_status_pb2.ModelVersionStatus.AVAILABLE, 0)]
+    request.model_spec.version.value = 4
+    code, details = _status(lambda: status_stub.GetModelStatus(request, timeout=60))
+    assert code == grpc.StatusCode.NOT_FOUND and "version 4 of model 'classifier'" in details
+    request.model_spec.name = "other"
+    request.model_spec.ClearField("version")
+    code, details = _status(lambda: status_stub.GetModelStatus(request, timeout=60))
+    assert code == grpc.StatusCode.NOT_FOUND and "no version of model 'other'" in details
+    code, _ = _status(lambda: status_stub.GetModelStatus(
+        get_model_status_pb2.GetModelStatusRequest(), timeout=60))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    channel.close()
+
+
+def test_version_labels(stub):
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = MODEL
+    request.model_spec.version_label = "stable"
+    request.inputs["text"].CopyFrom(tf.make_tensor_proto(np.array([b"a"], object)))
+    code, details = _status(lambda: stub.Predict(request, timeout=60))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT  # unknown label, as TF Serving's server core
+    assert "unknown version label 'stable'; labels are []" in details
 
 
 def _wait_for(condition, seconds=60):
@@ -238,5 +296,12 @@ def test_a_model_without_versions_is_not_found(tmp_path):
         with pytest.raises(ServingError, match="no version of the model is loaded") as error:
             PredictionClient(f"127.0.0.1:{server.port}", "empty", timeout=30).predict(["a"])
         assert error.value.code == grpc.StatusCode.NOT_FOUND
+        request = get_model_status_pb2.GetModelStatusRequest()
+        request.model_spec.name = "empty"
+        channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+        code, details = _status(lambda: model_service_pb2_grpc.ModelServiceStub(
+            channel).GetModelStatus(request, timeout=30))
+        assert code == grpc.StatusCode.NOT_FOUND and "no version of model 'empty'" in details
+        channel.close()
     finally:
         server.stop()

@@ -1,5 +1,5 @@
 """`tfbert predict`: run a fine-tuned model directory on a file in this process, or send texts to
-a served model (TF Serving or `tfbert serve`), and print JSON."""
+a served model (TF Serving or `tfbert serve`, over gRPC or REST), and print JSON."""
 from __future__ import annotations
 
 import argparse
@@ -15,31 +15,35 @@ _EXAMPLE = """examples:
   tfbert predict --server localhost:8500 --model-name sentiment --signature classify "great"
   tfbert predict --server localhost:8500 --model-name squad --pair "Who?" "Ada wrote it."
   tfbert predict --server localhost:8500 --model-name sentiment --metadata
+  tfbert predict --rest http://localhost:8501 --model-name sentiment "great film" "dull plot"
 
 --model: --input is a .txt file (one text per line) or a data file of the model's task (labels
 optional); --output gets one JSON line per input, in order: classify: label, probabilities;
 regress: value; tag: text, entities; qa (SQuAD JSON input): id, answer, start, end, score.
---server: prints one JSON object, the model's outputs with one list entry per
-text; a signature on tf.Examples (classify, classify_pair) is called through the Classify API
-and prints label -> score per text."""
+--server (gRPC) or --rest (TF Serving's REST API; the same output): prints one JSON object,
+the model's outputs with one list entry per text; a signature on tf.Examples (classify,
+classify_pair) is called through the Classify API and prints label -> score per text."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "predict", help="predict with a model directory, or with a served model over gRPC",
+        "predict", help="predict with a model directory, or with a served model over gRPC or "
+                        "REST",
         description="Runs a fine-tuned model directory on an input file in this process "
                     "(--model), or sends raw texts to a model served by TF Serving or "
-                    "`tfbert serve` over gRPC (--server), and writes JSON.",
+                    "`tfbert serve` over gRPC (--server) or REST (--rest), and writes JSON.",
         epilog=_EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--model", metavar="DIR", help="fine-tuned model directory (in-process)")
     where.add_argument("--server", metavar="HOST:PORT", help="the gRPC server")
+    where.add_argument("--rest", metavar="URL",
+                       help="the REST API's address, e.g. http://localhost:8501")
     local = parser.add_argument_group("with --model")
     local.add_argument("--input", metavar="FILE", help=".txt (a text per line), .csv, .tsv, .jsonl")
     local.add_argument("--output", metavar="FILE.jsonl", help="where the records go")
     local.add_argument("--batch-size", type=int, default=32, metavar="B",
                        help="inputs per model call (default 32)")
-    served = parser.add_argument_group("with --server")
+    served = parser.add_argument_group("with --server or --rest")
     served.add_argument("texts", metavar="TEXT", nargs="*", help="texts to send")
     served.add_argument("--model-name", help="the served model's name")
     served.add_argument("--signature", default=None,
@@ -64,7 +68,8 @@ def _run_local(args: argparse.Namespace) -> int:
     if not args.input or not args.output:
         raise ValueError("--model needs --input FILE and --output FILE.jsonl")
     if args.texts or args.model_name:
-        raise ValueError("TEXT arguments and --model-name go with --server, not --model")
+        raise ValueError("TEXT arguments and --model-name go with --server or --rest, not "
+                         "--model")
     from tfbert.tasks.inference import Predictor, write_records
 
     predictor = Predictor(args.model, batch_size=args.batch_size)
@@ -76,17 +81,21 @@ def _run_local(args: argparse.Namespace) -> int:
 
 
 def _run_served(args: argparse.Namespace) -> int:
+    option = "--server" if args.server else "--rest"
     if not args.model_name:
-        raise ValueError("--server needs --model-name NAME")
+        raise ValueError(f"{option} needs --model-name NAME")
     if not args.metadata and not args.texts:
         raise ValueError("give at least one TEXT (or --metadata)")
     if args.pair and len(args.texts) % 2:
         raise ValueError(f"--pair needs an even number of TEXTs (text_a text_b ...); got "
                          f"{len(args.texts)}")
     from tfbert.serving import PredictionClient, ServingError
+    from tfbert.serving.rest_client import RestClient
 
-    with PredictionClient(args.server, args.model_name, timeout=args.timeout,
-                          version=args.version) as client:
+    client_class, address = (PredictionClient, args.server) if args.server else (RestClient,
+                                                                                args.rest)
+    with client_class(address, args.model_name, timeout=args.timeout,
+                      version=args.version) as client:
         try:
             if args.metadata:
                 result = client.metadata()
@@ -98,7 +107,7 @@ def _run_served(args: argparse.Namespace) -> int:
                 texts = args.texts[::2] if args.pair else args.texts
                 result = client.predict(texts, signature=args.signature,
                                         text_pair=args.texts[1::2] if args.pair else None)
-                result = {name: value.tolist() for name, value in result.items()}
+                result = {name: value.tolist() for name, value in sorted(result.items())}
         except ServingError as error:
             print(f"tfbert predict: error: {error}", file=sys.stderr)
             return 1

@@ -6,9 +6,14 @@ renamed to `VERSION`; a failure removes the staging directory, so TF Serving nev
 version. Layout of `saved_models/NAME/VERSION`:
 
     saved_model.pb, variables/      the graph (text -> model -> outputs) and the weights
+    fingerprint.pb                  TF's fingerprint (hashes) of that saved_model.pb
     assets/vocab.txt                the WordPiece vocabulary (a SavedModel asset)
     assets.extra/tfbert.json        task, signatures, seq_length and the task's options
     assets.extra/labels.txt         classify, tag: the label names, one per line
+    assets.extra/tf_serving_warmup_requests
+                                    one warm-up request per signature (`tfbert.export.warmup`),
+                                    replayed by TF Serving and `tfbert serve` before the
+                                    version serves, and by the exporter before the rename
 """
 from __future__ import annotations
 
@@ -20,14 +25,19 @@ from typing import Callable
 
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
+# TF has no public API that computes a SavedModel fingerprint: `tf.saved_model.save` writes
+# fingerprint.pb with this C++ binding, and `tf.saved_model.experimental.read_fingerprint`
+# only reads it. It is the one private TF module tfbert uses (typed in its .pyi since TF 2.12).
+from tensorflow.python.saved_model.pywrap_saved_model import fingerprinting
 
 from tfbert.export.examples import CLASSIFY_METHOD
 from tfbert.export.serving_task import ServingTask
 from tfbert.export.tasks import build_task
 from tfbert.export.validation import validate
+from tfbert.export.warmup import EXTRA_DIR, warmup_logs, write_warmup
 from tfbert.models.model_directory import ModelDirectory, staged_directory
 
-EXTRA_DIR = "assets.extra"
+FINGERPRINT_FILE = "fingerprint.pb"
 INFO_FILE = "tfbert.json"
 LABELS_FILE = "labels.txt"
 
@@ -57,6 +67,7 @@ def _save(task: ServingTask, vocab_file: str, directory: Path) -> None:
     tf.saved_model.save(module, str(directory), signatures=concrete)
     if task.example_signatures:
         _mark_classification(directory / "saved_model.pb", task.example_signatures)
+        _refresh_fingerprint(directory)
 
 
 def _mark_classification(model_file: Path, signatures) -> None:
@@ -66,12 +77,24 @@ def _mark_classification(model_file: Path, signatures) -> None:
     for meta_graph in saved_model.meta_graphs:
         for name in signatures:
             meta_graph.signature_def[name].method_name = CLASSIFY_METHOD
-    model_file.write_bytes(saved_model.SerializeToString())
+    model_file.write_bytes(saved_model.SerializeToString(deterministic=True))  # as TF writes it
+
+
+def _refresh_fingerprint(directory: Path) -> None:
+    """Recomputes the fingerprint.pb that `tf.saved_model.save` wrote, after saved_model.pb
+    changed (its checksum and SignatureDef hash change), the way TF computes it."""
+    path = directory / FINGERPRINT_FILE
+    if not path.exists():  # fingerprinting is off in this TF's configuration
+        return
+    try:
+        path.write_bytes(fingerprinting.CreateFingerprintDef(str(directory)))
+    except fingerprinting.FingerprintException as error:
+        raise ValueError(f"cannot fingerprint the SavedModel in {directory}: {error}") from None
 
 
 def _write_extra(task: ServingTask, directory: Path, signatures: list[str]) -> None:
     extra = directory / EXTRA_DIR
-    extra.mkdir()
+    extra.mkdir(exist_ok=True)  # the warm-up file is already there
     info = {**task.info(), "signatures": signatures}
     (extra / INFO_FILE).write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n",
                                    encoding="utf-8")
@@ -120,7 +143,9 @@ def export_model(model_dir: str | os.PathLike, task: str, out: str | os.PathLike
     with staged_directory(out) as staging:
         report(f"writing the SavedModel (task {task}, seq_length {seq_length})")
         _save(serving, str(vocab_file), staging)
-        report("validating: op audit, TF1 session loader, signatures vs the Keras model")
+        write_warmup(staging, warmup_logs(serving))
+        report("validating: op audit, TF1 session loader, signatures vs the Keras model, "
+               "warm-up requests")
         signatures = validate(staging, serving)
         _write_extra(serving, staging, signatures)
     report(f"exported {out}: signatures {', '.join(signatures)}")

@@ -1,10 +1,12 @@
 """Export validation: a SavedModel is good only if TF Serving could run it and it gives the
 Keras model's answers.
 
-Three checks, each failing with a `ValueError` that says what is wrong: the op audit (only
+Four checks, each failing with a `ValueError` that says what is wrong: the op audit (only
 core TensorFlow plus the tf-text kernels TF Serving links, see `tfbert.text.serving_ops`), a
-reload through the TF1 session loader (as TF Serving's C++ loader does), and every signature run
-on sample texts and compared with the task's reference (max abs diff ≤ `tolerance`).
+reload through the TF1 session loader (as TF Serving's C++ loader does), every signature run
+on sample texts and compared with the task's reference (max abs diff ≤ `tolerance`), and the
+warm-up file, if written, replayed with every output batch-first (as TF Serving's batching
+needs).
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import os
 
 from tfbert.export.examples import CLASSIFY_INPUTS, CLASSIFY_METHOD, serialize_examples
 from tfbert.export.session_model import SessionModel
+from tfbert.export.warmup import replay_warmup
 from tfbert.export.serving_task import ServingTask
 from tfbert.text.serving_ops import check_serving_ops
 
@@ -80,6 +83,10 @@ def validate(path: str | os.PathLike, task: ServingTask, texts: tuple[str, ...] 
             if problems:
                 raise ValueError(f"export validation: signature {signature!r} does not match "
                                  f"the Keras model: {'; '.join(problems)}")
+        try:
+            replay_warmup(model, batch_first=True)
+        except ValueError as error:
+            raise ValueError(f"export validation: {error}") from error
     finally:
         model.close()
     return sorted(inputs)

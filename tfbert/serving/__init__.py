@@ -1,12 +1,14 @@
-"""Serving raw-string exports over TF Serving's gRPC API: a client, and a development server.
+"""Serving raw-string exports as TF Serving does: clients, and a development server.
 
-`PredictionClient` works against `tensorflow_model_server` and `tfbert serve` alike;
-`ModelServer` implements the PredictionService (Predict, GetModelMetadata, Classify) for one
-model, loading versions the way TF Serving does.
+`PredictionClient` (gRPC) and `RestClient` (REST) work against `tensorflow_model_server` and
+`tfbert serve` alike, with the same methods and results; `ModelServer` implements the gRPC
+PredictionService and ModelService and, with `rest_api_port`, TF Serving's REST API, loading
+versions the way TF Serving does.
 """
 from tfbert.serving.client import PredictionClient, ServingError
 from tfbert.serving.model_versions import ModelVersions, VersionNotFoundError, VersionPolicy
+from tfbert.serving.rest_client import RestClient
 from tfbert.serving.server import ModelServer
 
-__all__ = ["ModelServer", "ModelVersions", "PredictionClient", "ServingError",
+__all__ = ["ModelServer", "ModelVersions", "PredictionClient", "RestClient", "ServingError",
            "VersionNotFoundError", "VersionPolicy"]

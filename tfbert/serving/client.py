@@ -5,6 +5,12 @@ PredictionService (`Predict`, `GetModelMetadata`, `Classify`). Every failure rai
 `ServingError` with the gRPC status code and a message naming the server and the model;
 a server that does not answer within `timeout` seconds, or cannot be reached, says so.
 
+Many texts go in requests of at most `max_batch_size` (default 32, the `max_batch_size` of
+pipelines/serving/batching_parameters.txt: TF Serving refuses a larger request with
+INVALID_ARGUMENT "Task size N is larger than maximum input batch size 32"), one after the
+other, and the answers are put back together in order as if one request had been sent
+(`concatenate_outputs`).
+
 >>> client = PredictionClient("127.0.0.1:9", "bert", timeout=0.5)  # nothing listens there
 >>> try:
 ...     client.predict(["hello"])
@@ -26,6 +32,15 @@ DEFAULT_SIGNATURE = "serving_default"
 # The input names of the signatures that take two texts: pairs, and qa's question with context.
 PAIR_INPUTS = (("text_a", "text_b"), ("question", "context"))
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # a batch of long texts exceeds gRPC's 4 MB default
+DEFAULT_MAX_BATCH_SIZE = 32  # max_batch_size of pipelines/serving/batching_parameters.txt
+# How the exports pad outputs whose width depends on the request (e.g. the entities [B, E] of
+# tag, the masks [B, M, k] of mlm, the features [B, T] of preprocess): -1 in these positions,
+# offsets and ids; [PAD] in input_word_ids; "" / 0 / 0.0 / False everywhere else.
+MINUS_ONE_PADDED = frozenset({"mask_positions", "top_k_ids", "entity_starts", "entity_ends",
+                              "token_start", "token_end"})
+# Outputs that give the input row of each output row: tag and qa `preprocess` return one row
+# per window, and these say which text (or question) the window belongs to.
+ROW_INDEX_OUTPUTS = frozenset({"text_index", "window_example"})
 
 
 class ServingError(RuntimeError):
@@ -52,23 +67,97 @@ def _python(value: np.ndarray) -> np.ndarray:
     return value
 
 
+def _array(value) -> np.ndarray:
+    """`value` as an array to send; text as an object array (NumPy's fixed-width string
+    arrays would drop trailing NUL bytes)."""
+    array = np.asarray(value)
+    return np.asarray(value, object) if array.dtype.kind in "SU" else array
+
+
+def _fill(name: str, value: np.ndarray, pad_id: int):
+    """What output `name` (of `value`'s dtype) is padded with; see MINUS_ONE_PADDED."""
+    if name in MINUS_ONE_PADDED:
+        return -1
+    if name == "input_word_ids":
+        return pad_id
+    return b"" if value.dtype == object else np.zeros((), value.dtype)
+
+
+def _pad_id(chunks: Sequence[dict[str, np.ndarray]]) -> int:
+    """The [PAD] id: input_word_ids where input_mask is 0 (BERT's 0 if no chunk has padding)."""
+    for outputs in chunks:
+        if "input_word_ids" in outputs and "input_mask" in outputs:
+            padded = outputs["input_word_ids"][outputs["input_mask"] == 0]
+            if padded.size:
+                return int(padded[0])
+    return 0
+
+
+def concatenate_outputs(chunks: Sequence[dict[str, np.ndarray]],
+                        starts: Sequence[int]) -> dict[str, np.ndarray]:
+    """The outputs of one request for all the texts, from the outputs of requests for
+    consecutive chunks of them (`starts`: the index of each chunk's first text).
+
+    Arrays are joined along the batch axis; an output padded to its request's widest row (E
+    entities, M masks, T tokens) is first padded to the widest chunk, with what the exports pad
+    with (-1 for MINUS_ONE_PADDED, [PAD] for input_word_ids, "" / 0 / False otherwise), and a
+    ROW_INDEX_OUTPUTS value is shifted by its chunk's start.
+
+    >>> first = {"entity_texts": np.array([[b"Ann"]], object),
+    ...          "entity_starts": np.array([[0]], np.int32)}
+    >>> second = {"entity_texts": np.array([[b"Bob", b"Kim"]], object),
+    ...           "entity_starts": np.array([[4, 8]], np.int32)}
+    >>> joined = concatenate_outputs([first, second], [0, 1])
+    >>> joined["entity_texts"].tolist(), joined["entity_starts"].tolist()
+    ([[b'Ann', b''], [b'Bob', b'Kim']], [[0, -1], [4, 8]])
+    """
+    if len(chunks) != len(starts) or not chunks:
+        raise ValueError(f"`chunks` and `starts` must be as long, and not empty; got "
+                         f"{len(chunks)} and {len(starts)}")
+    if len(chunks) == 1:
+        return dict(chunks[0])
+    pad_id = _pad_id(chunks)
+    joined = {}
+    for name in chunks[0]:
+        values = [np.asarray(outputs[name]) for outputs in chunks]
+        if name in ROW_INDEX_OUTPUTS:
+            values = [value + start for value, start in zip(values, starts)]
+        widest = np.max([value.shape[1:] for value in values], axis=0).astype(int).tolist()
+        padded = []
+        for value in values:
+            if list(value.shape[1:]) != widest:
+                full = np.full([len(value), *widest], _fill(name, value, pad_id), value.dtype)
+                full[tuple(slice(0, size) for size in value.shape)] = value
+                value = full
+            padded.append(value)
+        joined[name] = np.concatenate(padded)
+    return joined
+
+
 class PredictionClient:
     """Calls the model `model_name` served at `server` ("host:port") over gRPC.
 
     `timeout` (seconds) bounds every call; `version` pins a model version (default: the
-    latest the server serves).
+    latest the server serves). `max_batch_size` caps the texts (or examples) of one request:
+    more are sent in consecutive requests of that many, each with its own `timeout`, and the
+    answers joined in order (`concatenate_outputs`); it must not exceed the server's
+    `max_batch_size` (TF Serving's batching parameters).
     """
 
     def __init__(self, server: str, model_name: str, timeout: float = 30.0,
-                 version: int | None = None):
+                 version: int | None = None, max_batch_size: int = DEFAULT_MAX_BATCH_SIZE):
         if not isinstance(server, str) or ":" not in server:
             raise ValueError(f"`server` must be 'host:port'; got {server!r}")
         if timeout <= 0:
             raise ValueError(f"`timeout` must be positive; got {timeout!r}")
+        if isinstance(max_batch_size, bool) or not isinstance(max_batch_size, int) or \
+                max_batch_size < 1:
+            raise ValueError(f"`max_batch_size` must be a positive int; got {max_batch_size!r}")
         self.server = server
         self.model_name = model_name
         self.timeout = timeout
         self.version = version
+        self.max_batch_size = max_batch_size
         self._channel = grpc.insecure_channel(server, options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)])
@@ -81,12 +170,13 @@ class PredictionClient:
         if signature:
             spec.signature_name = signature
 
-    def _call(self, method, request):
+    def _call(self, method, request, part: str = ""):
+        """`method(request)`; a failure raises ServingError (`part`: which texts it carried)."""
         try:
             return method(request, timeout=self.timeout)
         except grpc.RpcError as error:
             code = error.code()
-            where = f"{self.server}, model {self.model_name!r}"
+            where = f"{self.server}, model {self.model_name!r}{part}"
             if code == grpc.StatusCode.DEADLINE_EXCEEDED:
                 message = f"no answer from {where} within {self.timeout:g} s (timeout)"
             elif code == grpc.StatusCode.UNAVAILABLE:
@@ -95,15 +185,38 @@ class PredictionClient:
                 message = f"{where}: {code.name}: {error.details()}"
             raise ServingError(code, message) from None
 
+    def _chunks(self, size: int) -> list[tuple[int, int, str]]:
+        """(start, stop, description) of the requests for `size` rows (one for none)."""
+        bounds = [(start, min(start + self.max_batch_size, size))
+                  for start in range(0, max(size, 1), self.max_batch_size)]
+        if len(bounds) == 1:
+            return [(0, size, "")]
+        return [(start, stop, (f" (request {index + 1} of {len(bounds)}: texts {start}-"
+                               f"{stop - 1} of {size})"))
+                for index, (start, stop) in enumerate(bounds)]
+
     def predict_tensors(self, inputs: dict[str, np.ndarray],
                         signature: str = DEFAULT_SIGNATURE) -> dict[str, np.ndarray]:
-        """Runs `signature` on named input arrays; returns the output arrays as served."""
-        request = predict_pb2.PredictRequest()
-        self._spec(request.model_spec, signature)
-        for name, value in inputs.items():
-            request.inputs[name].CopyFrom(tf.make_tensor_proto(value))
-        response = self._call(self._stub.Predict, request)
-        return {name: tf.make_ndarray(proto) for name, proto in response.outputs.items()}
+        """Runs `signature` on named input arrays (batch first, all the same batch size), in
+        requests of at most `max_batch_size` rows; returns the output arrays as one request
+        would (`concatenate_outputs`)."""
+        arrays = {name: _array(value) for name, value in inputs.items()}
+        sizes = {name: (len(value) if value.ndim else None) for name, value in arrays.items()}
+        if None in sizes.values() or len(set(sizes.values())) > 1:
+            raise ValueError(f"the inputs must be arrays with one batch size first; got first "
+                             f"dimensions {sizes}")
+        size = next(iter(sizes.values()), 0)
+        chunks, starts = [], []
+        for start, stop, part in self._chunks(size):
+            request = predict_pb2.PredictRequest()
+            self._spec(request.model_spec, signature)
+            for name, value in arrays.items():
+                request.inputs[name].CopyFrom(tf.make_tensor_proto(value[start:stop]))
+            response = self._call(self._stub.Predict, request, part)
+            chunks.append({name: tf.make_ndarray(proto)
+                           for name, proto in response.outputs.items()})
+            starts.append(start)
+        return concatenate_outputs(chunks, starts)
 
     def predict(self, texts: Sequence[str | bytes], signature: str | None = None,
                 text_pair: Sequence[str | bytes] | None = None) -> dict[str, np.ndarray]:
@@ -158,7 +271,7 @@ class PredictionClient:
                  signature: str | None = None) -> list[dict[str, float]]:
         """Label -> score for each text (or pair), through the Classify API: the `classify`
         (or `classify_pair`) signature of a classification export, on tf.Examples whose
-        features are `text` (or `text_a`, `text_b`)."""
+        features are `text` (or `text_a`, `text_b`), at most `max_batch_size` a request."""
         request = classification_pb2.ClassificationRequest()
         signature = signature or ("classify" if text_pair is None else "classify_pair")
         self._spec(request.model_spec, signature)
@@ -167,13 +280,17 @@ class PredictionClient:
         if len({len(values) for values in columns.values()}) > 1:
             raise ValueError(f"`texts` and `text_pair` must have the same length; got "
                              f"{len(columns['text_a'])} and {len(columns['text_b'])}")
-        for row in range(len(next(iter(columns.values())))):
-            example = request.input.example_list.examples.add()
-            for name, values in columns.items():
-                example.features.feature[name].bytes_list.value.append(values[row])
-        response = self._call(self._stub.Classify, request)
-        return [{c.label: c.score for c in result.classes}
-                for result in response.result.classifications]
+        results = []
+        for start, stop, part in self._chunks(len(next(iter(columns.values())))):
+            del request.input.example_list.examples[:]
+            for row in range(start, stop):
+                example = request.input.example_list.examples.add()
+                for name, values in columns.items():
+                    example.features.feature[name].bytes_list.value.append(values[row])
+            response = self._call(self._stub.Classify, request, part)
+            results += [{c.label: c.score for c in result.classes}
+                        for result in response.result.classifications]
+        return results
 
     def metadata(self) -> dict[str, dict]:
         """Signature name -> {"inputs": {name: {dtype, shape}}, "outputs": {...}}."""

@@ -1,70 +1,269 @@
-"""`ModelServer`: TF Serving's gRPC PredictionService for one model, for development and tests.
+"""`ModelServer`: TF Serving's gRPC (and REST) APIs for one model, for development and tests.
 
-It speaks the `tensorflow-serving-api` protos: `Predict`, `GetModelMetadata` (the
-`signature_def` field, a SignatureDefMap packed in `Any`, as TF Serving answers) and
-`Classify` (on classification signatures, such as the `classify` and `classify_pair` of
-classification exports, whose Examples hold a `text` feature, or `text_a` and `text_b`).
-Versions are loaded and refreshed by `ModelVersions` under a `VersionPolicy`; the latest loaded
-one serves unless a request names one. Bad requests get INVALID_ARGUMENT, unknown models,
-versions and signatures NOT_FOUND, each with a message saying what was expected; the server
-keeps serving. Production runs `tensorflow_model_server` (see README), which loads the same
-exports and answers the same requests.
+`ServingCore` answers the requests the way TF Serving's server core does: it finds the model
+version (latest, `model_spec.version`, or `model_spec.version_label` through `version_labels`),
+looks up the signature and runs it. The gRPC services (PredictionService: `Predict`,
+`Classify`, `Regress`, `GetModelMetadata`; ModelService: `GetModelStatus`) and the REST API
+(`tfbert.serving.rest`) both call it, so they give the same outputs. Status codes follow TF
+Serving: an unknown model or version is NOT_FOUND, an unknown version label INVALID_ARGUMENT;
+an unknown signature is FAILED_PRECONDITION for Predict and INVALID_ARGUMENT for Classify and
+Regress; bad inputs are INVALID_ARGUMENT. As in TF Serving (whose
+`--enable_signature_method_name_check` is off by default) Classify and Regress accept any
+signature of the right form, whatever its method name: Classify one input `inputs` (serialized
+tf.Examples) and `classes` and/or `scores` outputs, Regress one input `inputs` and one float
+output `outputs`. Production runs `tensorflow_model_server` (see README) on the same exports.
 """
 from __future__ import annotations
 
 import os
 from concurrent import futures
-from typing import Callable
+from typing import Callable, Mapping, NamedTuple, Sequence
 
 import grpc
 import numpy as np
 import tensorflow as tf
-from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2, predict_pb2,
-                                     prediction_service_pb2_grpc)
+from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2,
+                                     get_model_status_pb2, model_service_pb2_grpc, predict_pb2,
+                                     prediction_service_pb2_grpc, regression_pb2)
 
-from tfbert.export.examples import (CLASSIFY_CLASSES, CLASSIFY_INPUTS, CLASSIFY_METHOD,
-                                    CLASSIFY_SCORES)
-from tfbert.export.session_model import SessionModel, SignatureNotFoundError
+from tfbert.export.examples import CLASSIFY_CLASSES, CLASSIFY_INPUTS, CLASSIFY_SCORES
+from tfbert.export.session_model import SessionModel
 from tfbert.serving.client import DEFAULT_SIGNATURE, MAX_MESSAGE_BYTES
 from tfbert.serving.model_versions import ModelVersions, VersionNotFoundError, VersionPolicy
 
-
-
+REGRESS_OUTPUTS = "outputs"  # the one output of a regression signature (TF Serving's name)
 _CODES = {code.value[0]: code for code in grpc.StatusCode}  # TF and gRPC share the numbers
 
 
-class _Abort(Exception):
-    """Ends a request with a gRPC status code and message."""
+class RequestError(Exception):
+    """Ends a request with the canonical status `code` (a `grpc.StatusCode`) and a message."""
 
     def __init__(self, code: grpc.StatusCode, message: str):
         super().__init__(message)
         self.code = code
 
 
-def _status(error: Exception) -> tuple[grpc.StatusCode, str]:
-    """The gRPC status for an error raised while answering a request."""
-    if isinstance(error, _Abort):
+def status_of(error: Exception) -> tuple[grpc.StatusCode, str]:
+    """The status code and message for an error raised while answering a request."""
+    if isinstance(error, RequestError):
         return error.code, str(error)
-    if isinstance(error, (VersionNotFoundError, SignatureNotFoundError)):
+    if isinstance(error, VersionNotFoundError):
         return grpc.StatusCode.NOT_FOUND, str(error)
     if isinstance(error, (ValueError, TypeError)):
         return grpc.StatusCode.INVALID_ARGUMENT, str(error)
     if isinstance(error, tf.errors.OpError):
         code = _CODES.get(error.error_code, grpc.StatusCode.INTERNAL)
-        message = error.message.split("\n\t [[")[0]  # drop the graph node dump
-        return code, message
+        return code, error.message.split("\n\t [[")[0]  # drop the graph node dump
     return grpc.StatusCode.INTERNAL, f"{type(error).__name__}: {error}"
 
 
-def _handler(method: Callable) -> Callable:
+def _invalid(message: str) -> RequestError:
+    return RequestError(grpc.StatusCode.INVALID_ARGUMENT, message)
+
+
+class Servable(NamedTuple):
+    version: int
+    model: SessionModel
+
+
+def _classification_problem(signature) -> str | None:
+    """Why TF Serving's Classify cannot run `signature`, or None if it can."""
+    if list(signature.inputs) != [CLASSIFY_INPUTS]:
+        return f"one input {CLASSIFY_INPUTS!r} is needed; it takes {sorted(signature.inputs)}"
+    if len(signature.outputs) not in (1, 2) or not \
+            {CLASSIFY_CLASSES, CLASSIFY_SCORES} & set(signature.outputs):
+        return (f"one or two outputs, among them {CLASSIFY_CLASSES!r} and/or "
+                f"{CLASSIFY_SCORES!r}, are needed; it gives {sorted(signature.outputs)}")
+    return None
+
+
+def _regression_problem(signature) -> str | None:
+    """Why TF Serving's Regress cannot run `signature`, or None if it can."""
+    if list(signature.inputs) != [CLASSIFY_INPUTS]:
+        return f"one input {CLASSIFY_INPUTS!r} is needed; it takes {sorted(signature.inputs)}"
+    if list(signature.outputs) != [REGRESS_OUTPUTS]:
+        return f"one output {REGRESS_OUTPUTS!r} is needed; it gives {sorted(signature.outputs)}"
+    return None
+
+
+def _serialized_examples(request_input) -> np.ndarray:
+    """The request's Examples, serialized; with a context, each is the context's bytes followed
+    by the example's (as TF Serving feeds them: the example's features override the context's)."""
+    kind = request_input.WhichOneof("kind")
+    examples = getattr(request_input, kind).examples if kind else ()
+    if not examples:
+        raise _invalid("input is empty: give Examples in input.example_list or "
+                       "input.example_list_with_context")
+    context = (request_input.example_list_with_context.context.SerializeToString()
+               if kind == "example_list_with_context" else b"")
+    return np.array([context + example.SerializeToString() for example in examples], object)
+
+
+class ServingCore:
+    """Finds versions and signatures of the model `model_name` and runs TF Serving's requests.
+
+    `version_labels` maps a label (`model_spec.version_label`, `/labels/L` in REST) to a
+    version number.
+    """
+
+    def __init__(self, model_name: str, versions: ModelVersions,
+                 version_labels: Mapping[str, int] | None = None):
+        labels = dict(version_labels or {})
+        for label, version in labels.items():
+            if not isinstance(label, str) or not label:
+                raise ValueError(f"version labels must be non-empty strings; got {label!r}")
+            if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+                raise ValueError(f"version label {label!r} must name a version number >= 0; "
+                                 f"got {version!r}")
+        self.model_name = model_name
+        self.versions = versions
+        self.version_labels = labels
+
+    def servable(self, spec) -> Servable:
+        """The loaded version `spec` (a ModelSpec) asks for."""
+        if not spec.name:
+            raise _invalid(f"model_spec.name is empty; this server serves {self.model_name!r}")
+        if spec.name != self.model_name:
+            raise RequestError(grpc.StatusCode.NOT_FOUND, f"model {spec.name!r} not found; "
+                                                          f"this server serves {self.model_name!r}")
+        choice = spec.WhichOneof("version_choice")
+        version = None
+        if choice == "version":
+            version = spec.version.value
+        elif choice == "version_label":
+            if spec.version_label not in self.version_labels:
+                raise _invalid(f"unknown version label {spec.version_label!r}; labels are "
+                               f"{sorted(self.version_labels)}")
+            version = self.version_labels[spec.version_label]
+        return Servable(*self.versions.get(version))
+
+    def predict(self, servable: Servable, signature_name: str, inputs: Mapping[str, np.ndarray],
+                output_filter: Sequence[str] = ()) -> dict[str, np.ndarray]:
+        """Runs a signature (default `serving_default`) on named input arrays."""
+        name = signature_name or DEFAULT_SIGNATURE
+        if name not in servable.model.signatures:
+            raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
+                               f"signature {name!r} not found; the model has "
+                               f"{sorted(servable.model.signatures)}")
+        duplicates = sorted({alias for alias in output_filter if output_filter.count(alias) > 1})
+        if duplicates:
+            raise _invalid(f"output_filter names {duplicates} more than once")
+        return servable.model.run(name, inputs, tuple(output_filter))
+
+    def _signature(self, servable: Servable, spec, api: str, problem: Callable):
+        """(name, SignatureDef) for Classify or Regress: INVALID_ARGUMENT for an unknown one
+        or one of the wrong form, naming the signatures of the right form."""
+        name = spec.signature_name or DEFAULT_SIGNATURE
+        signatures = servable.model.signatures
+        fitting = sorted(key for key, value in signatures.items() if problem(value) is None)
+        offer = (f"this model's {api} signatures are {fitting}" if fitting
+                 else f"this model has none for {api}; use Predict")
+        if name not in signatures:
+            raise _invalid(f"signature {name!r} not found; {offer}")
+        why = problem(signatures[name])
+        if why:
+            raise _invalid(f"{api} cannot run signature {name!r}: {why}; {offer}")
+        return name, signatures[name]
+
+    def classify(self, spec, request_input) -> classification_pb2.ClassificationResponse:
+        """TF Serving's Classify: label and score of every class for each Example."""
+        servable = self.servable(spec)
+        name, signature = self._signature(servable, spec, "Classify", _classification_problem)
+        examples = _serialized_examples(request_input)
+        wanted = [key for key in (CLASSIFY_CLASSES, CLASSIFY_SCORES) if key in signature.outputs]
+        outputs = servable.model.run(name, {CLASSIFY_INPUTS: examples}, tuple(wanted))
+        classes, scores = outputs.get(CLASSIFY_CLASSES), outputs.get(CLASSIFY_SCORES)
+        for key, table, kind in ((CLASSIFY_CLASSES, classes, "O"), (CLASSIFY_SCORES, scores, "f")):
+            if table is not None and (table.ndim != 2 or table.dtype.kind != kind
+                                      or table.shape[0] != len(examples)):
+                raise _invalid(f"output {key!r} of signature {name!r} must be "
+                               f"{'string' if kind == 'O' else 'float32'} [{len(examples)}, "
+                               f"classes]; got {table.dtype.name} {list(table.shape)}")
+        if classes is not None and scores is not None and classes.shape != scores.shape:
+            raise _invalid(f"outputs {CLASSIFY_CLASSES!r} {list(classes.shape)} and "
+                           f"{CLASSIFY_SCORES!r} {list(scores.shape)} of signature {name!r} "
+                           "must have the same shape")
+        response = classification_pb2.ClassificationResponse()
+        _fill_spec(response.model_spec, self.model_name, servable.version, name)
+        table = classes if classes is not None else scores
+        for row in range(table.shape[0]):
+            classifications = response.result.classifications.add()
+            for column in range(table.shape[1]):
+                answer = classifications.classes.add()
+                if classes is not None:
+                    answer.label = classes[row, column].decode("utf-8", "replace")
+                if scores is not None:
+                    answer.score = float(scores[row, column])
+        return response
+
+    def regress(self, spec, request_input) -> regression_pb2.RegressionResponse:
+        """TF Serving's Regress: one float per Example."""
+        servable = self.servable(spec)
+        name, _ = self._signature(servable, spec, "Regress", _regression_problem)
+        examples = _serialized_examples(request_input)
+        values = servable.model.run(name, {CLASSIFY_INPUTS: examples})[REGRESS_OUTPUTS]
+        if values.dtype != np.float32 or values.shape not in ((len(examples),),
+                                                             (len(examples), 1)):
+            raise _invalid(f"output {REGRESS_OUTPUTS!r} of signature {name!r} must be float32 "
+                           f"[{len(examples)}] or [{len(examples)}, 1]; got {values.dtype.name} "
+                           f"{list(values.shape)}")
+        response = regression_pb2.RegressionResponse()
+        _fill_spec(response.model_spec, self.model_name, servable.version, name)
+        for value in values.reshape(-1):
+            response.result.regressions.add().value = float(value)
+        return response
+
+    def metadata(self, spec,
+                 fields: Sequence[str]) -> get_model_metadata_pb2.GetModelMetadataResponse:
+        """Every SignatureDef of the version (a SignatureDefMap packed in `Any`)."""
+        if not fields or set(fields) != {"signature_def"}:
+            raise _invalid(f"metadata_field must be ['signature_def'] (the one field TF Serving "
+                           f"supports); got {list(fields)}")
+        servable = self.servable(spec)
+        signature_map = get_model_metadata_pb2.SignatureDefMap()
+        for name, definition in servable.model.meta_graph.signature_def.items():
+            signature_map.signature_def[name].CopyFrom(definition)
+        response = get_model_metadata_pb2.GetModelMetadataResponse()
+        response.model_spec.name = self.model_name
+        response.model_spec.version.value = servable.version
+        response.metadata["signature_def"].Pack(signature_map)
+        return response
+
+    def status(self, spec) -> get_model_status_pb2.GetModelStatusResponse:
+        """AVAILABLE for each loaded version (newest first), or only `spec.version`. As in TF
+        Serving, a version label is not looked at: the status of every version comes back."""
+        loaded = self.versions.versions if spec.name == self.model_name else []
+        if not loaded:
+            raise RequestError(grpc.StatusCode.NOT_FOUND,
+                               f"no version of model {spec.name!r} is loaded")
+        if spec.HasField("version"):
+            if spec.version.value not in loaded:
+                raise RequestError(grpc.StatusCode.NOT_FOUND,
+                                   f"version {spec.version.value} of model {spec.name!r} is "
+                                   f"not loaded; loaded versions are {loaded}")
+            loaded = [spec.version.value]
+        response = get_model_status_pb2.GetModelStatusResponse()
+        for version in sorted(loaded, reverse=True):
+            status = response.model_version_status.add(version=version)
+            status.state = get_model_status_pb2.ModelVersionStatus.AVAILABLE
+            status.status.SetInParent()  # error_code OK, as TF Serving always sets it
+        return response
+
+
+def _fill_spec(spec, name: str, version: int, signature: str) -> None:
+    spec.name = name
+    spec.version.value = version
+    spec.signature_name = signature
+
+
+def _rpc(method: Callable) -> Callable:
     """Wraps a servicer method so that every error becomes a gRPC status, never a crash."""
 
     def handle(self, request, context):
         try:
             return method(self, request, context)
         except Exception as error:  # noqa: BLE001 - turned into a status for the client
-            code, message = _status(error)
-            context.abort(code, message)
+            context.abort(*status_of(error))
 
     handle.__name__ = method.__name__
     handle.__doc__ = method.__doc__
@@ -75,146 +274,111 @@ def _tensor(proto, name: str) -> np.ndarray:
     try:
         return tf.make_ndarray(proto)
     except Exception as error:  # a malformed TensorProto
-        raise ValueError(f"input {name!r} is not a valid TensorProto: {error}") from error
+        raise _invalid(f"input {name!r} is not a valid TensorProto: {error}") from error
+
+
+def _require_spec(request) -> None:
+    if not request.HasField("model_spec"):
+        raise _invalid("the request has no model_spec")
 
 
 class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
-    """Answers PredictionService requests for the model `model_name` from `versions`."""
+    """TF Serving's PredictionService on a `ServingCore`."""
 
-    def __init__(self, model_name: str, versions: ModelVersions):
-        self.model_name = model_name
-        self.versions = versions
+    def __init__(self, core: ServingCore):
+        self.core = core
 
-    def _model(self, spec) -> tuple[int, SessionModel]:
-        if spec.name != self.model_name:
-            raise _Abort(grpc.StatusCode.NOT_FOUND,
-                         f"model {spec.name!r} not found; this server serves {self.model_name!r}")
-        if spec.version_label:
-            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT,
-                         "version labels are not supported; give model_spec.version")
-        return self.versions.get(spec.version.value if spec.HasField("version") else None)
-
-    def _fill_spec(self, spec, version: int, signature: str) -> None:
-        spec.name = self.model_name
-        spec.version.value = version
-        spec.signature_name = signature
-
-    @_handler
+    @_rpc
     def Predict(self, request, context):
         """Runs the requested signature on the request's input tensors."""
-        version, model = self._model(request.model_spec)
-        signature = request.model_spec.signature_name or DEFAULT_SIGNATURE
+        servable = self.core.servable(request.model_spec)
         inputs = {name: _tensor(proto, name) for name, proto in request.inputs.items()}
-        outputs = model.run(signature, inputs, tuple(request.output_filter))
+        signature = request.model_spec.signature_name or DEFAULT_SIGNATURE
+        outputs = self.core.predict(servable, signature, inputs, list(request.output_filter))
         response = predict_pb2.PredictResponse()
-        self._fill_spec(response.model_spec, version, signature)
+        _fill_spec(response.model_spec, self.core.model_name, servable.version, signature)
         for name, value in outputs.items():
             response.outputs[name].CopyFrom(tf.make_tensor_proto(value))
         return response
 
-    @_handler
+    @_rpc
+    def Classify(self, request, context):
+        """Runs a classification signature on the request's Examples."""
+        _require_spec(request)
+        return self.core.classify(request.model_spec, request.input)
+
+    @_rpc
+    def Regress(self, request, context):
+        """Runs a regression signature on the request's Examples."""
+        _require_spec(request)
+        return self.core.regress(request.model_spec, request.input)
+
+    @_rpc
     def GetModelMetadata(self, request, context):
         """The signature definitions of the model version, as TF Serving returns them."""
-        fields = list(request.metadata_field)
-        if fields != ["signature_def"]:
-            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT,
-                         f"metadata_field must be ['signature_def']; got {fields}")
-        version, model = self._model(request.model_spec)
-        signature_map = get_model_metadata_pb2.SignatureDefMap()
-        for name, definition in model.signatures.items():
-            signature_map.signature_def[name].CopyFrom(definition)
-        response = get_model_metadata_pb2.GetModelMetadataResponse()
-        self._fill_spec(response.model_spec, version, "")
-        response.metadata["signature_def"].Pack(signature_map)
-        return response
-
-    @_handler
-    def Classify(self, request, context):
-        """Runs a classification signature on the request's Examples, as TF Serving does: the
-        signature must have method `tensorflow/serving/classify`, one `inputs` tensor of
-        serialized Examples, and `classes` and/or `scores` [examples, classes] outputs."""
-        version, model = self._model(request.model_spec)
-        name = request.model_spec.signature_name or DEFAULT_SIGNATURE
-        signature = model.signature(name)
-        if signature.method_name != CLASSIFY_METHOD:
-            ours = sorted(key for key, value in model.signatures.items()
-                          if value.method_name == CLASSIFY_METHOD)
-            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT,
-                         f"signature {name!r} has method {signature.method_name!r}; Classify "
-                         f"runs {CLASSIFY_METHOD!r} signatures: "
-                         + (f"name one of {ours} in model_spec.signature_name" if ours
-                            else "this model has none, use Predict"))
-        outputs = model.run(name, {CLASSIFY_INPUTS: _serialized_examples(request.input)})
-        classes, scores = outputs.get(CLASSIFY_CLASSES), outputs.get(CLASSIFY_SCORES)
-        response = classification_pb2.ClassificationResponse()
-        self._fill_spec(response.model_spec, version, name)
-        table = classes if classes is not None else scores  # [examples, classes]
-        if table is None:
-            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT,
-                         f"classification signature {name!r} has neither a "
-                         f"{CLASSIFY_CLASSES!r} nor a {CLASSIFY_SCORES!r} output")
-        for row in range(table.shape[0]):
-            classifications = response.result.classifications.add()
-            for column in range(table.shape[1]):
-                answer = classifications.classes.add()
-                if classes is not None:
-                    answer.label = classes[row, column].decode()
-                if scores is not None:
-                    answer.score = float(scores[row, column])
-        return response
+        _require_spec(request)
+        return self.core.metadata(request.model_spec, list(request.metadata_field))
 
 
-def _serialized_examples(request_input) -> np.ndarray:
-    """The request's Examples, serialized; with a context, each example gets the context's
-    features, its own taking precedence (as TF Serving merges them)."""
-    kind = request_input.WhichOneof("kind")
-    if kind == "example_list":
-        examples, context = request_input.example_list.examples, None
-    elif kind == "example_list_with_context":
-        examples = request_input.example_list_with_context.examples
-        context = request_input.example_list_with_context.context
-    else:
-        raise _Abort(grpc.StatusCode.INVALID_ARGUMENT,
-                     "Classify takes input.example_list or input.example_list_with_context")
-    if not examples:
-        raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, f"input.{kind} has no examples")
-    serialized = []
-    for example in examples:
-        if context is not None:
-            merged = tf.train.Example()
-            merged.CopyFrom(context)
-            for key, feature in example.features.feature.items():
-                merged.features.feature[key].CopyFrom(feature)
-            example = merged
-        serialized.append(example.SerializeToString())
-    return np.array(serialized, object)
+class ModelStatusServicer(model_service_pb2_grpc.ModelServiceServicer):
+    """TF Serving's ModelService.GetModelStatus on a `ServingCore` (no config reloading)."""
+
+    def __init__(self, core: ServingCore):
+        self.core = core
+
+    @_rpc
+    def GetModelStatus(self, request, context):
+        """The state of the model's versions."""
+        _require_spec(request)
+        return self.core.status(request.model_spec)
 
 
 class ModelServer:
-    """A running gRPC server for the model in `base_path` (versions in integer subdirectories).
+    """A running gRPC server (and, with `rest_api_port`, REST server) for the model in
+    `base_path` (versions in integer subdirectories).
 
-    `port=0` picks a free port; `port` then holds the bound one. `stop()` shuts it down.
+    `port=0` (or `rest_api_port=0`) picks a free port; `port` (`rest_port`) then holds the
+    bound one. `rest_api_port=None` serves no REST API. `version_labels` maps version labels
+    to version numbers. Both APIs answer from `core` (a `ServingCore`). `stop()` shuts both
+    down.
 
-    >>> import tempfile
-    >>> server = ModelServer(tempfile.mkdtemp(), "demo", port=0, host="127.0.0.1")
-    >>> server.port > 0
-    True
+    >>> import json, tempfile, urllib.request
+    >>> server = ModelServer(tempfile.mkdtemp(), "demo", port=0, host="127.0.0.1",
+    ...                      rest_api_port=0)
+    >>> server.port > 0, server.rest_port > 0
+    (True, True)
+    >>> try:
+    ...     urllib.request.urlopen(f"http://127.0.0.1:{server.rest_port}/v1/models/demo")
+    ... except urllib.error.HTTPError as error:
+    ...     print(error.code, json.load(error)["error"])
+    404 no version of model 'demo' is loaded
     >>> server.stop()
     """
 
     def __init__(self, base_path: str | os.PathLike, model_name: str, port: int = 8500,
                  host: str = "0.0.0.0", poll_seconds: float = 1.0, max_workers: int = 8,
                  log: Callable[[str], None] | None = None,
-                 version_policy: VersionPolicy = VersionPolicy()):
+                 version_policy: VersionPolicy = VersionPolicy(),
+                 rest_api_port: int | None = None,
+                 version_labels: Mapping[str, int] | None = None):
+        from tfbert.serving.rest import RestServer
+
         if not model_name:
             raise ValueError("`model_name` must be a non-empty string")
         self.versions = ModelVersions(base_path, poll_seconds, log=log, policy=version_policy)
+        try:
+            self.core = ServingCore(model_name, self.versions, version_labels)
+        except ValueError:
+            self.versions.close()
+            raise
         options = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)]
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers),
                                    options=options)
         prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
-            PredictionServicer(model_name, self.versions), self._server)
+            PredictionServicer(self.core), self._server)
+        model_service_pb2_grpc.add_ModelServiceServicer_to_server(
+            ModelStatusServicer(self.core), self._server)
         try:
             self.port = self._server.add_insecure_port(f"{host}:{port}")
         except RuntimeError:
@@ -222,6 +386,15 @@ class ModelServer:
         if self.port == 0:
             self.versions.close()
             raise OSError(f"cannot listen on {host}:{port} (in use, or not an address here)")
+        self._rest = None
+        if rest_api_port is not None:
+            try:
+                self._rest = RestServer(self.core, host, rest_api_port)
+            except OSError:
+                self._server.stop(None)
+                self.versions.close()
+                raise
+        self.rest_port = self._rest.port if self._rest else None
         self._server.start()
 
     def wait(self) -> None:
@@ -230,5 +403,7 @@ class ModelServer:
 
     def stop(self, grace: float | None = 1.0) -> None:
         """Stops accepting requests, lets running ones finish for `grace` s, frees the models."""
+        if self._rest is not None:
+            self._rest.stop()
         self._server.stop(grace).wait()
         self.versions.close()
