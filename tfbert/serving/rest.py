@@ -7,21 +7,15 @@
 Predict takes "instances" (row format: one entry per example, an object of input name ->
 value when the signature has several inputs) or "inputs" (columnar: a value, or an object of
 input name -> value), and an optional "signature_name"; it answers "predictions" or "outputs"
-in the same format. Any string value may be sent as {"b64": "..."}; string outputs whose name
-ends in "_bytes" come back that way, the others as JSON strings. Floats are written as TF
-Serving writes them (six significant digits when that reads back exactly, otherwise nine).
-Classify and Regress take "examples" (objects of feature name -> value or list of values) and
-an optional "context" shared by all of them, and answer "results". As in TF Serving, unknown
-top-level fields are ignored. Errors come back as {"error": "..."} with TF Serving's HTTP
+in the same format. Classify and Regress take "examples" and an optional "context", and answer
+"results". The JSON of tensors and Examples is `tfbert.serving.json_tensors`. As in TF
+Serving, unknown top-level fields are ignored. Errors come back as {"error": "..."} with TF Serving's HTTP
 status for the status code (400 INVALID_ARGUMENT and FAILED_PRECONDITION, 404 NOT_FOUND,
 501 UNIMPLEMENTED, 500 INTERNAL, ...); a body over `max_body_bytes` gets 413.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-import math
 import re
 import socket
 import socketserver
@@ -29,16 +23,15 @@ import sys
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 
-import numpy as np
-import tensorflow as tf
 from google.protobuf import json_format
 from grpc import StatusCode
-from tensorflow_serving.apis import get_model_metadata_pb2, input_pb2, model_pb2
+from tensorflow_serving.apis import get_model_metadata_pb2, model_pb2
 
 from tfbert.serving.client import DEFAULT_SIGNATURE, MAX_MESSAGE_BYTES
-from tfbert.serving.server import RequestError, ServingCore, status_of
+from tfbert.serving.json_tensors import (columnar_inputs, examples_input, float32_json, invalid,
+                                         parse_document, predict_json, row_inputs)
+from tfbert.serving.server import ServingCore, status_of
 
 HTTP_STATUS = {  # TF Serving's model_servers/http_server.cc, ToHTTPStatusCode
     StatusCode.OK: 200, StatusCode.CANCELLED: 499, StatusCode.UNKNOWN: 500,
@@ -48,312 +41,18 @@ HTTP_STATUS = {  # TF Serving's model_servers/http_server.cc, ToHTTPStatusCode
     StatusCode.FAILED_PRECONDITION: 400, StatusCode.ABORTED: 409, StatusCode.OUT_OF_RANGE: 400,
     StatusCode.UNIMPLEMENTED: 501, StatusCode.INTERNAL: 500, StatusCode.UNAVAILABLE: 503,
     StatusCode.DATA_LOSS: 500, StatusCode.UNAUTHENTICATED: 401}
-# The tensor types TF Serving reads from and writes to JSON.
-_JSON_DTYPES = {tf.float32, tf.float64, tf.int8, tf.int16, tf.int32, tf.int64, tf.uint8,
-                tf.uint32, tf.uint64, tf.bool, tf.string}
 _API = re.compile(r"/v1/.*", re.IGNORECASE | re.DOTALL)
 _VERSION = r"(?:/versions/([0-9]+)|/labels/([^/:]+))?"
 _CALL = re.compile(r"/v1/models/([^/:]+)" + _VERSION + r":(classify|regress|predict)",
                    re.IGNORECASE)
 _GET = re.compile(r"/v1/models(?:/([^/:]+))?" + _VERSION + r"(?:/(metadata))?", re.IGNORECASE)
-_DECODER = json.JSONDecoder()
-
-
-def _invalid(message: str) -> RequestError:
-    return RequestError(StatusCode.INVALID_ARGUMENT, message)
-
-
-def _kind(value) -> str:
-    return {dict: "object", list: "list", str: "string", bool: "boolean", int: "number",
-            float: "number", type(None): "null"}[type(value)]
-
-
-def _show(value) -> str:
-    """A short description of a JSON value for an error message."""
-    if isinstance(value, list):
-        return f"a list of {len(value)}"
-    if isinstance(value, dict):
-        return f"an object with keys {sorted(value)[:8]}"
-    text = json.dumps(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _is_b64(value) -> bool:
-    return isinstance(value, dict) and len(value) == 1 and isinstance(value.get("b64"), str)
-
-
-def _is_object(value) -> bool:
-    return isinstance(value, dict) and not _is_b64(value)
-
-
-def _bytes(value, where: str) -> bytes:
-    """A JSON string (as UTF-8) or {"b64": ...} object as bytes."""
-    if isinstance(value, str):
-        try:
-            return value.encode("utf-8", "surrogateescape")  # bytes that were not UTF-8 stay
-        except UnicodeEncodeError:
-            raise _invalid(f"{where}: the string has an unpaired surrogate escape") from None
-    try:
-        text = value["b64"]
-        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        raise _invalid(f"{where}: {_show(value['b64'])} is not valid base64") from None
-
-
-def _document(body: bytes) -> dict:
-    """The request body as a JSON object (NaN and Infinity allowed; trailing text ignored, as
-    TF Serving's parser stops after the first value)."""
-    text = body.decode("utf-8", "surrogateescape")
-    start = len(text) - len(text.lstrip(" \t\n\r"))
-    if start == len(text):
-        raise _invalid("JSON parse error: the request body is empty")
-    try:
-        document, _ = _DECODER.raw_decode(text, start)
-    except json.JSONDecodeError as error:
-        raise _invalid(f"JSON parse error: {error.msg} at offset {error.pos}") from None
-    except RecursionError:
-        raise _invalid("JSON parse error: the document is nested too deeply") from None
-    if not isinstance(document, dict):
-        raise _invalid(f"the request body must be a JSON object; got {_kind(document)} "
-                       f"{_show(document)}")
-    signature = document.get("signature_name", "")
-    if not isinstance(signature, str):
-        raise _invalid(f"'signature_name' must be a string; got {_kind(signature)} "
-                       f"{_show(signature)}")
-    return document
-
-
-def _scalar(value, dtype: tf.DType, where: str):
-    """One JSON value as a value of `dtype`, or INVALID_ARGUMENT saying why not."""
-    if dtype == tf.string:
-        if isinstance(value, str) or _is_b64(value):
-            return _bytes(value, where)
-        if isinstance(value, dict):
-            raise _invalid(f"{where}: {_show(value)} is neither a string nor a "
-                           '{"b64": "..."} object')
-    elif dtype == tf.bool:
-        if isinstance(value, bool):
-            return value
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        if dtype.is_floating:
-            try:
-                return float(value)
-            except OverflowError:
-                raise _invalid(f"{where}: {value} is too large for {dtype.name}") from None
-        if isinstance(value, int):
-            if dtype.min <= value <= dtype.max:
-                return value
-            raise _invalid(f"{where}: {value} is out of the range of {dtype.name}")
-    raise _invalid(f"{where}: {_kind(value)} {_show(value)} is not a {dtype.name} value")
-
-
-def _dense(value, dtype_enum: int, where: str) -> np.ndarray:
-    """A JSON value or (nested) list as an array of the tensor type: the first entries give
-    the shape, every list must match it (no ragged lists)."""
-    dtype = tf.dtypes.as_dtype(dtype_enum)
-    if dtype not in _JSON_DTYPES:
-        raise RequestError(StatusCode.UNIMPLEMENTED,
-                           f"{where}: a {dtype.name} input cannot be given in JSON")
-    shape, probe = [], value
-    while isinstance(probe, list):
-        shape.append(len(probe))
-        probe = probe[0] if probe else None
-    flat = []
-
-    def fill(item, depth: int) -> None:
-        if isinstance(item, list):
-            if depth == len(shape) or len(item) != shape[depth]:
-                raise _invalid(f"{where}: ragged lists: a list of {len(item)} at depth "
-                               f"{depth + 1}, but the first entries give shape {shape}")
-            for element in item:
-                fill(element, depth + 1)
-        elif depth != len(shape):
-            raise _invalid(f"{where}: ragged lists: {_show(item)} at depth {depth + 1}, but the "
-                           f"first entries give shape {shape}")
-        else:
-            flat.append(_scalar(item, dtype, where))
-
-    try:
-        fill(value, 0)
-    except RecursionError:
-        raise _invalid(f"{where}: the lists are nested too deeply") from None
-    numpy_dtype = object if dtype == tf.string else dtype.as_numpy_dtype
-    return np.array(flat, dtype=numpy_dtype).reshape(shape)
-
-
-def _row_inputs(instances, infos) -> dict[str, np.ndarray]:
-    """Input arrays from "instances": entry i is row i of every input."""
-    if not isinstance(instances, list):
-        raise _invalid(f"'instances' must be a list; got {_kind(instances)} {_show(instances)}")
-    if not instances:
-        raise _invalid("'instances' is empty; give at least one instance (or an empty batch "
-                       "in the columnar 'inputs' format)")
-    named = _is_object(instances[0])
-    if not named and len(infos) > 1:
-        raise _invalid(f"'instances' holds plain values, but the signature takes the inputs "
-                       f"{sorted(infos)}: give each instance as an object with those keys")
-    columns: dict[str, list[np.ndarray]] = {name: [] for name in infos}
-    for index, instance in enumerate(instances):
-        if _is_object(instance) != named:
-            raise _invalid(f"instances[{index}] is {'not ' if named else ''}an object, unlike "
-                           "instances[0]")
-        items = instance if named else {next(iter(infos)): instance}
-        if set(items) != set(infos):
-            raise _invalid(f"instances[{index}] has the keys {sorted(items)}; the signature's "
-                           f"inputs are {sorted(infos)}")
-        for name, value in items.items():
-            where = f"instances[{index}]" + (f"[{name!r}]" if named else "")
-            array = _dense(value, infos[name].dtype, where)
-            if columns[name] and columns[name][0].shape != array.shape:
-                raise _invalid(f"{where} has shape {list(array.shape)}, but instances[0] has "
-                               f"{list(columns[name][0].shape)}; every instance must have the "
-                               "same shape (or use the columnar 'inputs' format)")
-            columns[name].append(array)
-    return {name: np.stack(arrays) for name, arrays in columns.items()}
-
-
-def _columnar_inputs(inputs, infos) -> dict[str, np.ndarray]:
-    """Input arrays from "inputs": one value, or an object of input name -> value (names the
-    signature does not take are ignored, as in TF Serving)."""
-    if not _is_object(inputs):
-        if len(infos) > 1:
-            raise _invalid(f"'inputs' is a single value, but the signature takes the inputs "
-                           f"{sorted(infos)}: give an object with those keys")
-        name = next(iter(infos))
-        return {name: _dense(inputs, infos[name].dtype, "'inputs'")}
-    missing = sorted(set(infos) - set(inputs))
-    if missing:
-        raise _invalid(f"'inputs' lacks {missing}; the signature's inputs are {sorted(infos)}")
-    return {name: _dense(inputs[name], info.dtype, f"inputs[{name!r}]")
-            for name, info in infos.items()}
-
-
-def _decimal(value: float, digits: int, parse: Callable) -> str:
-    """A float as TF Serving writes it: %g when that reads back exactly, else `digits`
-    significant digits; whole numbers get ".0"; NaN and Infinity as bare tokens."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    text = "%g" % value
-    if parse(text) != value:
-        text = "%.*g" % (digits, value)
-    return text if "." in text or "e" in text else text + ".0"
-
-
-def _float32(value: float) -> str:
-    return _decimal(value, 9, np.float32)
-
-
-def _tensor_json(name: str, array: np.ndarray) -> list | str:
-    """The JSON text of each row of `array` (or of the scalar)."""
-    if array.dtype == object:
-        if name.endswith("_bytes"):
-            def write(item):
-                return '{"b64": "%s"}' % base64.b64encode(item).decode("ascii")
-        else:
-            def write(item):
-                return json.dumps(item.decode("utf-8", "surrogateescape"), ensure_ascii=False)
-    elif array.dtype == np.float32:
-        write = _float32
-    elif array.dtype == np.float64:
-        def write(item):
-            return _decimal(item, 17, float)
-    elif array.dtype == np.bool_:
-        write = json.dumps
-    elif array.dtype.kind in "iu":
-        write = str
-    else:
-        raise _invalid(f"output {name!r} has type {array.dtype.name}, which JSON cannot carry")
-
-    def nested(item) -> str:
-        return "[" + ", ".join(map(nested, item)) + "]" if isinstance(item, list) else write(item)
-
-    values = array.tolist()
-    return [nested(row) for row in values] if isinstance(values, list) else nested(values)
-
-
-def _predict_json(outputs: dict[str, np.ndarray], row_format: bool) -> str:
-    if not outputs:
-        raise _invalid("the signature has no outputs to answer with")
-    names = sorted(outputs)
-    if not row_format:
-        texts = {}
-        for name in names:
-            rows = _tensor_json(name, outputs[name])
-            texts[name] = "[" + ", ".join(rows) + "]" if isinstance(rows, list) else rows
-        body = texts[names[0]] if len(names) == 1 else "{\n        " + ",\n        ".join(
-            f"{json.dumps(name)}: {texts[name]}" for name in names) + "\n    }"
-        return '{\n    "outputs": ' + body + "\n}\n"
-    sizes = {name: outputs[name].shape[:1] for name in names}
-    if len(set(sizes.values())) > 1 or () in sizes.values():
-        raise _invalid(f"the outputs' batch sizes differ or are missing ({sizes}); the row "
-                       "format ('instances') needs one for all: use the columnar 'inputs' format")
-    columns = {name: _tensor_json(name, outputs[name]) for name in names}
-    rows = columns[names[0]] if len(names) == 1 else [
-        "{" + ", ".join(f"{json.dumps(name)}: {columns[name][i]}" for name in names) + "}"
-        for i in range(len(outputs[names[0]]))]
-    return '{\n    "predictions": [\n        ' + ",\n        ".join(rows) + "\n    ]\n}\n"
-
-
-def _feature(feature, values, where: str) -> None:
-    """Fills a tf.train.Feature from a JSON value or list: numbers with a fraction or exponent
-    are floats, whole numbers and booleans int64s, strings and {"b64": ...} bytes."""
-    kinds = set()
-    for value in values if isinstance(values, list) else [values]:
-        if isinstance(value, float):
-            kind, item = "float_list", value
-        elif isinstance(value, int):
-            if not -2 ** 63 <= value < 2 ** 63:
-                raise _invalid(f"{where}: {value} does not fit an int64 feature")
-            kind, item = "int64_list", int(value)
-        elif isinstance(value, str) or _is_b64(value):
-            kind, item = "bytes_list", _bytes(value, where)
-        else:
-            raise _invalid(f"{where}: a feature value is a number, a string or a "
-                           f"{{\"b64\": ...}} object (or a list of one kind); got {_kind(value)} "
-                           f"{_show(value)}")
-        kinds.add(kind)
-        if len(kinds) > 1:
-            raise _invalid(f"{where}: the values mix {' and '.join(sorted(kinds))}; a feature "
-                           "holds one kind")
-        getattr(feature, kind).value.append(item)
-
-
-def _example(value, example, where: str) -> None:
-    if not isinstance(value, dict):
-        raise _invalid(f"{where} must be an object of feature name -> value; got {_kind(value)} "
-                       f"{_show(value)}")
-    for name, values in value.items():
-        _feature(example.features.feature[name], values, f"{where}[{name!r}]")
-
-
-def _examples_input(document: dict) -> input_pb2.Input:
-    """The Input of a Classify or Regress request from "examples" and the optional "context"."""
-    request_input = input_pb2.Input()
-    if "context" in document:
-        _example(document["context"], request_input.example_list_with_context.context,
-                 "'context'")
-        target = request_input.example_list_with_context.examples
-    else:
-        target = request_input.example_list.examples
-    examples = document.get("examples")
-    if examples is None:
-        raise _invalid("the request has no 'examples': give a list of objects of feature "
-                       "name -> value")
-    if not isinstance(examples, list) or not examples:
-        raise _invalid(f"'examples' must be a non-empty list; got {_kind(examples)} "
-                       f"{_show(examples)}")
-    for index, example in enumerate(examples):
-        _example(example, target.add(), f"examples[{index}]")
-    return request_input
 
 
 def _model_spec(name: str | None, version: str | None, label: str | None) -> model_pb2.ModelSpec:
     spec = model_pb2.ModelSpec(name=urllib.parse.unquote(name or ""))
     if version:
         if int(version) >= 2 ** 63:
-            raise _invalid(f"version {version} in the URL is not a 64-bit integer")
+            raise invalid(f"version {version} in the URL is not a 64-bit integer")
         spec.version.value = int(version)
     if label:
         spec.version_label = urllib.parse.unquote(label)
@@ -377,29 +76,29 @@ class _RestApi:
         call = _CALL.fullmatch(path) if method == "POST" else None
         if call and call.group(4) in ("predict", "classify", "regress"):  # case as TF Serving
             spec = _model_spec(*call.group(1, 2, 3))
-            document = _document(body)
+            document = parse_document(body)
             spec.signature_name = document.get("signature_name", "")
             if call.group(4) == "predict":
                 return self._predict(spec, document)
             if call.group(4) == "classify":
-                result = self.core.classify(spec, _examples_input(document)).result
+                result = self.core.classify(spec, examples_input(document)).result
                 rows = ["[" + ", ".join(f"[{json.dumps(answer.label, ensure_ascii=False)}, "
-                                        f"{_float32(answer.score)}]" for answer in row.classes)
+                                        f"{float32_json(answer.score)}]" for answer in row.classes)
                         + "]" for row in result.classifications]
             else:
-                result = self.core.regress(spec, _examples_input(document)).result
-                rows = [_float32(regression.value) for regression in result.regressions]
+                result = self.core.regress(spec, examples_input(document)).result
+                rows = [float32_json(regression.value) for regression in result.regressions]
             return '{\n    "results": [\n        ' + ",\n        ".join(rows) + "\n    ]\n}\n"
         get = _GET.fullmatch(path) if method == "GET" else None
         if get:
             spec = _model_spec(*get.group(1, 2, 3))
             if not spec.name:
-                raise _invalid("the URL names no model: GET /v1/models/NAME")
+                raise invalid("the URL names no model: GET /v1/models/NAME")
             if get.group(4) == "metadata":
                 return self._metadata(spec)
             return json_format.MessageToJson(self.core.status(spec), indent=1,
                                              always_print_fields_with_no_presence=True) + "\n"
-        raise _invalid(f"malformed request: {method} {path}; the API is POST /v1/models/NAME"
+        raise invalid(f"malformed request: {method} {path}; the API is POST /v1/models/NAME"
                        "[/versions/N | /labels/L]:(predict|classify|regress) and GET "
                        "/v1/models/NAME[/versions/N | /labels/L][/metadata]")
 
@@ -407,23 +106,23 @@ class _RestApi:
         servable = self.core.servable(spec)
         name = spec.signature_name or DEFAULT_SIGNATURE
         if name not in servable.model.signatures:  # TF Serving's REST says INVALID_ARGUMENT
-            raise _invalid(f"signature {name!r} not found; the model has "
+            raise invalid(f"signature {name!r} not found; the model has "
                            f"{sorted(servable.model.signatures)}")
         infos = servable.model.signatures[name].inputs
         if not infos:
-            raise _invalid(f"signature {name!r} takes no inputs")
+            raise invalid(f"signature {name!r} takes no inputs")
         if "instances" in document and "inputs" in document:
-            raise _invalid("give either 'instances' (row format) or 'inputs' (columnar "
+            raise invalid("give either 'instances' (row format) or 'inputs' (columnar "
                            "format), not both")
         if "instances" in document:
-            inputs = _row_inputs(document["instances"], infos)
+            inputs = row_inputs(document["instances"], infos)
         elif "inputs" in document:
-            inputs = _columnar_inputs(document["inputs"], infos)
+            inputs = columnar_inputs(document["inputs"], infos)
         else:
-            raise _invalid("the request has neither 'instances' (row format) nor 'inputs' "
+            raise invalid("the request has neither 'instances' (row format) nor 'inputs' "
                            "(columnar format)")
         outputs = self.core.predict(servable, name, inputs)
-        return _predict_json(outputs, "instances" in document)
+        return predict_json(outputs, "instances" in document)
 
     def _metadata(self, spec) -> str:
         response = self.core.metadata(spec, ["signature_def"])
