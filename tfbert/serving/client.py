@@ -134,6 +134,61 @@ def concatenate_outputs(chunks: Sequence[dict[str, np.ndarray]],
     return joined
 
 
+def check_client_options(timeout: float, max_batch_size: int) -> None:
+    """The options both clients share: a positive `timeout` and `max_batch_size`."""
+    if timeout <= 0:
+        raise ValueError(f"`timeout` must be positive; got {timeout!r}")
+    if isinstance(max_batch_size, bool) or not isinstance(max_batch_size, int) or \
+            max_batch_size < 1:
+        raise ValueError(f"`max_batch_size` must be a positive int; got {max_batch_size!r}")
+
+
+def request_chunks(size: int, max_batch_size: int) -> list[tuple[int, int, str]]:
+    """(start, stop, description) of the requests for `size` rows of at most
+    `max_batch_size` each (one request for none; no description when there is one).
+
+    >>> request_chunks(5, 2)[-1]
+    (4, 5, ' (request 3 of 3: texts 4-4 of 5)')
+    """
+    bounds = [(start, min(start + max_batch_size, size))
+              for start in range(0, max(size, 1), max_batch_size)]
+    if len(bounds) == 1:
+        return [(0, size, "")]
+    return [(start, stop, (f" (request {index + 1} of {len(bounds)}: texts {start}-"
+                           f"{stop - 1} of {size})"))
+            for index, (start, stop) in enumerate(bounds)]
+
+
+def batch_size(arrays: dict[str, np.ndarray]) -> int:
+    """The one batch size that every input array has first (0 for no inputs)."""
+    sizes = {name: (len(value) if value.ndim else None) for name, value in arrays.items()}
+    if None in sizes.values() or len(set(sizes.values())) > 1:
+        raise ValueError(f"the inputs must be arrays with one batch size first; got first "
+                         f"dimensions {sizes}")
+    return next(iter(sizes.values()), 0)
+
+
+def signature_inputs(signatures: dict, signature: str, where: str) -> list[str]:
+    """The input names of `signature` in a `metadata()` answer, or FAILED_PRECONDITION as TF
+    Serving answers an unknown signature (`where` names the server and model)."""
+    if signature not in signatures:
+        raise ServingError(grpc.StatusCode.FAILED_PRECONDITION,
+                           f"{where}: signature {signature!r} not found; it has "
+                           f"{sorted(signatures)}")
+    return list(signatures[signature]["inputs"])
+
+
+def pair_inputs(signatures: dict, signature: str, where: str) -> tuple[str, str]:
+    """The two input names (`PAIR_INPUTS`) that take a pair of texts in `signature`."""
+    names = set(signature_inputs(signatures, signature, where))
+    for pair in PAIR_INPUTS:
+        if names == set(pair):
+            return pair
+    raise ServingError(grpc.StatusCode.INVALID_ARGUMENT,
+                       f"{where}: signature {signature!r} takes {sorted(names)}, not a pair "
+                       "of texts")
+
+
 class PredictionClient:
     """Calls the model `model_name` served at `server` ("host:port") over gRPC.
 
@@ -148,11 +203,7 @@ class PredictionClient:
                  version: int | None = None, max_batch_size: int = DEFAULT_MAX_BATCH_SIZE):
         if not isinstance(server, str) or ":" not in server:
             raise ValueError(f"`server` must be 'host:port'; got {server!r}")
-        if timeout <= 0:
-            raise ValueError(f"`timeout` must be positive; got {timeout!r}")
-        if isinstance(max_batch_size, bool) or not isinstance(max_batch_size, int) or \
-                max_batch_size < 1:
-            raise ValueError(f"`max_batch_size` must be a positive int; got {max_batch_size!r}")
+        check_client_options(timeout, max_batch_size)
         self.server = server
         self.model_name = model_name
         self.timeout = timeout
@@ -185,29 +236,14 @@ class PredictionClient:
                 message = f"{where}: {code.name}: {error.details()}"
             raise ServingError(code, message) from None
 
-    def _chunks(self, size: int) -> list[tuple[int, int, str]]:
-        """(start, stop, description) of the requests for `size` rows (one for none)."""
-        bounds = [(start, min(start + self.max_batch_size, size))
-                  for start in range(0, max(size, 1), self.max_batch_size)]
-        if len(bounds) == 1:
-            return [(0, size, "")]
-        return [(start, stop, (f" (request {index + 1} of {len(bounds)}: texts {start}-"
-                               f"{stop - 1} of {size})"))
-                for index, (start, stop) in enumerate(bounds)]
-
     def predict_tensors(self, inputs: dict[str, np.ndarray],
                         signature: str = DEFAULT_SIGNATURE) -> dict[str, np.ndarray]:
         """Runs `signature` on named input arrays (batch first, all the same batch size), in
         requests of at most `max_batch_size` rows; returns the output arrays as one request
         would (`concatenate_outputs`)."""
         arrays = {name: _array(value) for name, value in inputs.items()}
-        sizes = {name: (len(value) if value.ndim else None) for name, value in arrays.items()}
-        if None in sizes.values() or len(set(sizes.values())) > 1:
-            raise ValueError(f"the inputs must be arrays with one batch size first; got first "
-                             f"dimensions {sizes}")
-        size = next(iter(sizes.values()), 0)
         chunks, starts = [], []
-        for start, stop, part in self._chunks(size):
+        for start, stop, part in request_chunks(batch_size(arrays), self.max_batch_size):
             request = predict_pb2.PredictRequest()
             self._spec(request.model_spec, signature)
             for name, value in arrays.items():
@@ -239,32 +275,18 @@ class PredictionClient:
             signatures = self.metadata()
             signature = signature or ("text_pair" if "text_pair" in signatures
                                       else DEFAULT_SIGNATURE)
-            names = self._pair_inputs(signatures, signature)
+            names = pair_inputs(signatures, signature, self._where)
             inputs = dict(zip(names, (first, second)))
         outputs = self.predict_tensors(inputs, signature)
         return {name: _python(value) for name, value in outputs.items()}
 
-    def _inputs(self, signatures: dict, signature: str) -> list[str]:
-        """The input names of `signature` (from `metadata()`), or a FAILED_PRECONDITION error
-        as TF Serving gives for an unknown signature."""
-        if signature not in signatures:
-            raise ServingError(grpc.StatusCode.FAILED_PRECONDITION,
-                               f"{self.server}, model {self.model_name!r}: signature "
-                               f"{signature!r} not found; it has {sorted(signatures)}")
-        return list(signatures[signature]["inputs"])
-
-    def _pair_inputs(self, signatures: dict, signature: str) -> tuple[str, str]:
-        names = set(self._inputs(signatures, signature))
-        for pair in PAIR_INPUTS:
-            if names == set(pair):
-                return pair
-        raise ServingError(grpc.StatusCode.INVALID_ARGUMENT,
-                           f"{self.server}, model {self.model_name!r}: signature {signature!r} "
-                           f"takes {sorted(names)}, not a pair of texts")
+    @property
+    def _where(self) -> str:
+        return f"{self.server}, model {self.model_name!r}"
 
     def takes_examples(self, signature: str) -> bool:
         """Whether `signature` takes serialized tf.Examples (`inputs`), as Classify needs."""
-        return self._inputs(self.metadata(), signature) == ["inputs"]
+        return signature_inputs(self.metadata(), signature, self._where) == ["inputs"]
 
     def classify(self, texts: Sequence[str | bytes],
                  text_pair: Sequence[str | bytes] | None = None,
@@ -281,7 +303,8 @@ class PredictionClient:
             raise ValueError(f"`texts` and `text_pair` must have the same length; got "
                              f"{len(columns['text_a'])} and {len(columns['text_b'])}")
         results = []
-        for start, stop, part in self._chunks(len(next(iter(columns.values())))):
+        for start, stop, part in request_chunks(len(next(iter(columns.values()))),
+                                                self.max_batch_size):
             del request.input.example_list.examples[:]
             for row in range(start, stop):
                 example = request.input.example_list.examples.add()

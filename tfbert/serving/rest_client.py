@@ -28,8 +28,9 @@ from typing import Sequence
 import numpy as np
 from grpc import StatusCode
 
-from tfbert.serving.client import (DEFAULT_MAX_BATCH_SIZE, DEFAULT_SIGNATURE, PAIR_INPUTS,
-                                   ServingError, concatenate_outputs)
+from tfbert.serving.client import (DEFAULT_MAX_BATCH_SIZE, DEFAULT_SIGNATURE, ServingError,
+                                   batch_size, check_client_options, concatenate_outputs,
+                                   pair_inputs, request_chunks, signature_inputs)
 
 # The status codes behind TF Serving's HTTP statuses (400, 409 and 500 stand for several).
 _CODES = {400: StatusCode.INVALID_ARGUMENT, 401: StatusCode.UNAUTHENTICATED,
@@ -91,11 +92,7 @@ class RestClient:
         parts = urllib.parse.urlsplit(url) if isinstance(url, str) else None
         if not parts or parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"`url` must be 'http://host:port'; got {url!r}")
-        if timeout <= 0:
-            raise ValueError(f"`timeout` must be positive; got {timeout!r}")
-        if isinstance(max_batch_size, bool) or not isinstance(max_batch_size, int) or \
-                max_batch_size < 1:
-            raise ValueError(f"`max_batch_size` must be a positive int; got {max_batch_size!r}")
+        check_client_options(timeout, max_batch_size)
         self.max_batch_size = max_batch_size
         self.url = url.rstrip("/")
         self.model_name = model_name
@@ -139,22 +136,14 @@ class RestClient:
             raise ServingError(StatusCode.UNKNOWN, f"{where}: the answer is not JSON: "
                                                    f"{body[:200]!r}") from None
 
-    def _signature(self, signatures: dict, signature: str) -> dict:
-        if signature not in signatures:
-            raise ServingError(StatusCode.FAILED_PRECONDITION,
-                               f"{self.url}, model {self.model_name!r}: signature "
-                               f"{signature!r} not found; it has {sorted(signatures)}")
-        return signatures[signature]
+    @property
+    def _where(self) -> str:
+        return f"{self.url}, model {self.model_name!r}"
 
-    def _chunks(self, size: int) -> list[tuple[int, int, str]]:
-        """(start, stop, description) of the requests for `size` rows (one for none)."""
-        starts = range(0, max(size, 1), self.max_batch_size)
-        if len(starts) == 1:
-            return [(0, size, "")]
-        return [(start, min(start + self.max_batch_size, size),
-                 f" (request {index + 1} of {len(starts)}: texts {start}-"
-                 f"{min(start + self.max_batch_size, size) - 1} of {size})")
-                for index, start in enumerate(starts)]
+    def _signature(self, signatures: dict, signature: str) -> dict:
+        """`signature`'s entry of a `metadata()` answer (FAILED_PRECONDITION if unknown)."""
+        signature_inputs(signatures, signature, self._where)
+        return signatures[signature]
 
     def _arrays(self, answer, outputs: dict) -> dict[str, np.ndarray]:
         """The "outputs" of a columnar predict answer as arrays of the signature's dtypes."""
@@ -176,12 +165,8 @@ class RestClient:
                  signatures: dict) -> dict[str, np.ndarray]:
         outputs = self._signature(signatures, signature)["outputs"]
         arrays = {name: np.asarray(value) for name, value in inputs.items()}
-        sizes = {name: (len(value) if value.ndim else None) for name, value in arrays.items()}
-        if None in sizes.values() or len(set(sizes.values())) > 1:
-            raise ValueError(f"the inputs must be arrays with one batch size first; got first "
-                             f"dimensions {sizes}")
         chunks, starts = [], []
-        for start, stop, part in self._chunks(next(iter(sizes.values()), 0)):
+        for start, stop, part in request_chunks(batch_size(arrays), self.max_batch_size):
             payload = {"signature_name": signature,
                        "inputs": {name: _json_value(value[start:stop].tolist())
                                   for name, value in arrays.items()}}
@@ -213,12 +198,7 @@ class RestClient:
                                  f"{len(texts)} and {len(text_pair)}")
             signature = signature or ("text_pair" if "text_pair" in signatures
                                       else DEFAULT_SIGNATURE)
-            names = set(self._signature(signatures, signature)["inputs"])
-            pair = next((pair for pair in PAIR_INPUTS if names == set(pair)), None)
-            if pair is None:
-                raise ServingError(StatusCode.INVALID_ARGUMENT,
-                                   f"{self.url}, model {self.model_name!r}: signature "
-                                   f"{signature!r} takes {sorted(names)}, not a pair of texts")
+            pair = pair_inputs(signatures, signature, self._where)
             inputs = dict(zip(pair, (np.array(texts, object), np.array(text_pair, object))))
         outputs = self._predict(inputs, signature, signatures)
         return {name: _text(value) for name, value in outputs.items()}
@@ -237,7 +217,7 @@ class RestClient:
                              f"{len(columns['text_a'])} and {len(columns['text_b'])}")
         examples = [dict(zip(columns, map(_json_value, row))) for row in zip(*columns.values())]
         results = []
-        for start, stop, part in self._chunks(len(examples)):
+        for start, stop, part in request_chunks(len(examples), self.max_batch_size):
             payload = {"signature_name": signature, "examples": examples[start:stop]}
             results += self._call(method, payload, part)["results"]
         return results

@@ -35,6 +35,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfbert.tasks.squad_files import SquadExample, training_answer
+from tfbert.tasks.task import feature_arrays
 from tfbert.text.vocab import CLS, SEP, special_token_ids
 
 TOKENIZE_BATCH = 256  # texts per tokenizer call
@@ -66,11 +67,7 @@ class QAFeatures:
     def __len__(self) -> int:
         return len(self.example_index)
 
-    @property
-    def inputs(self) -> dict[str, np.ndarray]:
-        """The three model inputs by their feature names."""
-        return {"input_word_ids": self.input_word_ids, "input_mask": self.input_mask,
-                "input_type_ids": self.input_type_ids}
+    inputs = property(feature_arrays, doc="The three model inputs by their feature names.")
 
 
 @dataclasses.dataclass(frozen=True)

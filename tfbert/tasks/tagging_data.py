@@ -39,6 +39,7 @@ import numpy as np
 from tfbert.metrics import entities
 from tfbert.tasks.tagging_files import (TagExample, examples_from_texts, read_tagging_file,
                                         tokenize_texts)
+from tfbert.tasks.task import feature_arrays
 from tfbert.text.tokenizer import BertTokenizer
 from tfbert.text.vocab import CLS, PAD, SEP
 
@@ -111,11 +112,7 @@ class TagFeatures:
     def __len__(self) -> int:
         return len(self.example_index)
 
-    @property
-    def inputs(self) -> dict[str, np.ndarray]:
-        """The model's three input features."""
-        return {"input_word_ids": self.input_word_ids, "input_mask": self.input_mask,
-                "input_type_ids": self.input_type_ids}
+    inputs = property(feature_arrays, doc="The three model inputs by their feature names.")
 
 
 def encode_tagging(examples: Sequence[TagExample], tokenizer: BertTokenizer,

@@ -16,7 +16,7 @@ import numpy as np
 
 from tfbert.config import BertConfig
 from tfbert.models.model_directory import ModelDirectory
-from tfbert.models.task_model import TaskModel
+from tfbert.models.task_model import FEATURES, TaskModel
 from tfbert.text.tokenizer import BertTokenizer
 
 
@@ -33,6 +33,11 @@ class Encoded:
 
     def __len__(self) -> int:
         return len(next(iter(self.x.values())))
+
+
+def feature_arrays(features: Any) -> dict[str, np.ndarray]:
+    """The three model inputs (`FEATURES`) of an object that holds them as attributes."""
+    return {name: getattr(features, name) for name in FEATURES}
 
 
 def model_outputs(model: keras.Model, encoded: Encoded, batch_size: int) -> dict[str, np.ndarray]:
