@@ -13,6 +13,9 @@ $(STAMP): requirements.txt setup.py
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "tfbert needs Python 3.11; set PYTHON=/path/to/python3.11")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	# Test reference: unicodedata2 12.1.0 (Unicode 12.1, the ICU of TF Serving 2.14-2.19), an
+	# sdist older than Python 3.11 that builds with a compatibility header (tools/).
+	CFLAGS=-I$(CURDIR)/tools/unicodedata2_py311 $(PY) -m pip install --quiet unicodedata2==12.1.0
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)

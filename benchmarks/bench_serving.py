@@ -9,8 +9,9 @@ same rounds: the exported signature called in-process through the TF1 session lo
 Serving runs), and the model alone on precomputed features (`tf.function` of the Keras model),
 which gives the share that tokenization and gRPC add.
 
-The load test: 8 client threads, each sending batch-1 requests back to back for 30 s to a
-`tfbert serve` process holding a bert_tiny classifier export; requests/s, p50 and p99.
+The load tests: 8 client threads, each sending batch-1 requests back to back for 30 s to a
+`tfbert serve` process holding a bert_tiny classifier export, over gRPC (`PredictionClient`)
+and over REST (`RestClient`); requests/s, p50 and p99.
 """
 import contextlib
 import dataclasses
@@ -102,13 +103,15 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def _served(base_path: pathlib.Path, name: str, threads: int = 8):
-    """`tfbert serve` for `base_path` in a child process; yields "127.0.0.1:PORT"."""
-    port = _free_port()
+def _served(base_path: pathlib.Path, name: str, threads: int = 8, rest: bool = False):
+    """`tfbert serve` for `base_path` in a child process; yields "127.0.0.1:PORT" (gRPC), or
+    with `rest` "http://127.0.0.1:PORT" (its REST API)."""
+    port, rest_port = _free_port(), _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "tfbert", "serve", "--model-base-path", str(base_path),
          "--model-name", name, "--host", "127.0.0.1", "--port", str(port),
-         "--threads", str(threads), "--poll-seconds", "0"],
+         "--threads", str(threads), "--poll-seconds", "0",
+         *(["--rest-api-port", str(rest_port)] if rest else [])],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO_DIR,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     output: list[str] = []
@@ -125,7 +128,7 @@ def _served(base_path: pathlib.Path, name: str, threads: int = 8):
         while not ready.wait(1):
             if process.poll() is not None:
                 raise RuntimeError("tfbert serve exited:\n" + "".join(output[-20:]))
-        yield f"127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{rest_port}" if rest else f"127.0.0.1:{port}"
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -257,22 +260,29 @@ def _latency_rows(quick: bool, directory: pathlib.Path, lines: list[str]) -> lis
     return rows
 
 
-def _load_row(quick: bool, directory: pathlib.Path, lines: list[str]) -> Row:
+def _load_rows(quick: bool, directory: pathlib.Path, lines: list[str]) -> list[Row]:
+    """The load test over gRPC, then over REST, on one bert_tiny classifier export."""
     import tfbert
-    from tfbert.serving import PredictionClient
 
     vocab_file = directory / "vocab.txt"
     config = dataclasses.replace(tfbert.BertConfig.preset("bert_tiny"),
                                  vocab_size=len(vocab_file.read_text().splitlines()))
     base = _export(tfbert.BertClassifier(config, num_labels=2), vocab_file, directory,
                    "bert_tiny_classifier")
+    return [_load_row(quick, base, lines, rest) for rest in (False, True)]
+
+
+def _load_row(quick: bool, base: pathlib.Path, lines: list[str], rest: bool) -> Row:
+    from tfbert.serving import PredictionClient, RestClient
+
+    client_class = RestClient if rest else PredictionClient
     duration = 5 if quick else LOAD_SECONDS
     texts = [line[:200] for line in lines[:1000]]
     latencies: list[list[float]] = [[] for _ in range(LOAD_CLIENTS)]
     errors: list[str] = []
-    with _served(base, "load", threads=LOAD_CLIENTS) as address:
+    with _served(base, "load", threads=LOAD_CLIENTS, rest=rest) as address:
         def client_loop(index: int):
-            with PredictionClient(address, "load", timeout=30) as client:
+            with client_class(address, "load", timeout=30) as client:
                 client.predict(["warm up"])
                 start.wait()
                 start_at = time.perf_counter()
@@ -300,10 +310,13 @@ def _load_row(quick: bool, directory: pathlib.Path, lines: list[str]) -> Row:
     p50 = statistics.median(every)
     p99 = every[min(len(every) - 1, int(0.99 * len(every)))]
     return Row(
-        "serving load test", f"bert_tiny classify, {LOAD_CLIENTS} clients × {duration} s, "
-        "batch 1", "requests/s", len(every) / elapsed, {},
+        "serving load test" + (" (REST)" if rest else ""),
+        f"bert_tiny classify, {LOAD_CLIENTS} clients × {duration} s, batch 1"
+        + (", RestClient" if rest else ", PredictionClient"),
+        "requests/s", len(every) / elapsed, {},
         f"{len(every)} requests, {len(errors)} errors; latency p50 {p50 * 1e3:.1f} ms, "
         f"p99 {p99 * 1e3:.1f} ms; tfbert serve --threads {LOAD_CLIENTS} on 127.0.0.1"
+        + (" (--rest-api-port)" if rest else "")
         + (f"; first error: {errors[0]}" if errors else ""))
 
 
@@ -312,5 +325,5 @@ def run(quick: bool) -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="bench_serving.") as tmp:
         directory = pathlib.Path(tmp)
         rows = _latency_rows(quick, directory, lines)
-        rows.append(_load_row(quick, directory, lines))
+        rows += _load_rows(quick, directory, lines)
     return rows

@@ -1,18 +1,28 @@
 """RegressTask: a BertRegressor exported on raw strings gives HF transformers' values
-(BertForSequenceClassification with num_labels=1, the same `classifier` weights)."""
+(BertForSequenceClassification with num_labels=1, the same `classifier` weights), through its
+Predict signatures and TF Serving's Regress API (`regress`, `regress_pair` on tf.Examples), over
+gRPC and REST against `tfbert serve`'s server, with a RegressionLog warm-up record for each."""
 import dataclasses
 import json
 
 import numpy as np
 import pytest
+import tensorflow as tf
 import torch
 import transformers
+from tensorflow_serving.apis import prediction_log_pb2
 
 import tfbert
+from tfbert.cli import main
 from tfbert.convert import READERS
 from tfbert.export import SessionModel, export_model, tasks
+from tfbert.export.examples import REGRESS_METHOD
 from tfbert.export.regress_export import RegressTask
+from tfbert.export.warmup import WARMUP_TEXTS, warmup_path
+from tfbert.serving import ModelServer, PredictionClient, RestClient
 from tfbert.text import serving_ops
+
+SIGNATURES = ["preprocess", "regress", "regress_pair", "serving_default", "text_pair"]
 
 SEQ_LENGTH = 24
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -38,8 +48,8 @@ def hf_and_export(tmp_path_factory):
     hf_tokenizer = transformers.BertTokenizerFast(str(vocab_file), do_lower_case=True)
     hf_tokenizer.save_pretrained(root / "hf")
     (root / "hf" / "vocab.txt").write_text(vocab_file.read_text())  # transformers 5 may omit it
-    converted = READERS["hf"](root / "hf")  # a one-label BertClassifier: same weight names
-    assert converted.task["class"] == "BertClassifier" and converted.task["num_labels"] == 1
+    converted = READERS["hf"](root / "hf")  # a one-label head: the regressor's weight names
+    assert converted.task["class"] in ("BertClassifier", "BertRegressor")
     regressor = dataclasses.replace(converted, task={"class": "BertRegressor", "dropout": 0.1})
     model_dir = regressor.save(root / "model")
     with pytest.MonkeyPatch.context() as patch:
@@ -65,7 +75,13 @@ def test_export_matches_hugging_face_on_texts_and_pairs(hf_and_export):
     hf_model, hf_tokenizer, export = hf_and_export
     model = SessionModel(export)  # the TF1 session loader, as TF Serving loads it
     try:
-        assert sorted(model.signatures) == ["preprocess", "serving_default", "text_pair"]
+        assert sorted(model.signatures) == SIGNATURES
+        assert {name: model.signatures[name].method_name for name in ("regress", "regress_pair")} \
+            == {"regress": REGRESS_METHOD, "regress_pair": REGRESS_METHOD}
+        outputs = {name: dict(model.signatures[name].outputs) for name in ("regress",
+                                                                            "regress_pair")}
+        assert all(list(o) == ["outputs"] and o["outputs"].dtype == tf.float32
+                   for o in outputs.values())  # what TF Serving's regressor.cc requires
         serving_ops.check_serving_ops(model.meta_graph.graph_def)
         single = model.run("serving_default", {"text": _strings(TEXTS)})
         pair = model.run("text_pair", {"text_a": _strings(PAIRS[0]), "text_b": _strings(PAIRS[1])})
@@ -80,8 +96,9 @@ def test_export_matches_hugging_face_on_texts_and_pairs(hf_and_export):
 
 def test_export_info(hf_and_export):
     info = json.loads((hf_and_export[2] / "assets.extra" / "tfbert.json").read_text())
-    assert info == {"task": "regress", "seq_length": SEQ_LENGTH,
-                    "signatures": ["preprocess", "serving_default", "text_pair"]}
+    # Converted from HF: the export tokenizes as BertTokenizerFast does.
+    assert info == {"task": "regress", "seq_length": SEQ_LENGTH, "tokenizer_compat": "hf",
+                    "serving_version": "2.14", "signatures": SIGNATURES}
 
 
 def test_needs_a_regressor(tmp_path):
@@ -92,3 +109,56 @@ def test_needs_a_regressor(tmp_path):
     with pytest.raises(ValueError, match="needs a BertRegressor model directory; got "
                                          "BertClassifier"):
         RegressTask(model, str(vocab_file), True, SEQ_LENGTH)
+
+
+@pytest.fixture(scope="module")
+def served(hf_and_export):
+    """`tfbert serve`'s server (gRPC and REST) on the export, as model "sts"."""
+    server = ModelServer(hf_and_export[2].parent, "sts", port=0, host="127.0.0.1",
+                         poll_seconds=0, log=lambda line: None, rest_api_port=0)
+    yield server
+    server.stop()
+
+
+def test_regress_api_over_grpc_and_rest_matches_hugging_face(hf_and_export, served):
+    hf_model, hf_tokenizer, _ = hf_and_export
+    single, pair = _hf_values(hf_model, hf_tokenizer, TEXTS), _hf_values(hf_model, hf_tokenizer,
+                                                                         *PAIRS)
+    clients = (PredictionClient(f"127.0.0.1:{served.port}", "sts", timeout=60, max_batch_size=4),
+               RestClient(f"http://127.0.0.1:{served.rest_port}", "sts", timeout=60,
+                          max_batch_size=4))  # 6 texts: two requests each
+    for client in clients:
+        with client:
+            assert client.example_api("regress") == client.example_api("regress_pair") \
+                == "regress"
+            np.testing.assert_allclose(client.regress(TEXTS), single, atol=1e-5)
+            np.testing.assert_allclose(client.regress(*PAIRS), pair, atol=1e-5)
+            np.testing.assert_allclose(client.predict(TEXTS)["value"], single, atol=1e-5)
+
+
+def test_tfbert_predict_calls_regress_over_grpc_and_rest(hf_and_export, served, capsys):
+    hf_model, hf_tokenizer, _ = hf_and_export
+    expected = _hf_values(hf_model, hf_tokenizer, PAIRS[0][:2], PAIRS[1][:2])
+    pairs = [PAIRS[0][0], PAIRS[1][0], PAIRS[0][1], PAIRS[1][1]]
+    for where in (["--server", f"127.0.0.1:{served.port}"],
+                  ["--rest", f"http://127.0.0.1:{served.rest_port}"]):
+        assert main(["predict", *where, "--model-name", "sts", "--signature", "regress_pair",
+                     "--pair", *pairs]) == 0
+        np.testing.assert_allclose(json.loads(capsys.readouterr().out), expected, atol=1e-5)
+
+
+def test_warmup_has_a_regression_log_per_regress_signature(hf_and_export):
+    export = hf_and_export[2]
+    records = [prediction_log_pb2.PredictionLog.FromString(record.numpy())  # TF Serving's proto
+               for record in tf.data.TFRecordDataset(str(warmup_path(export)))]
+    kinds = {getattr(r, r.WhichOneof("log_type")).request.model_spec.signature_name:
+             r.WhichOneof("log_type") for r in records}
+    assert kinds == {"preprocess": "predict_log", "regress": "regress_log",
+                     "regress_pair": "regress_log", "serving_default": "predict_log",
+                     "text_pair": "predict_log"}
+    regress = next(r.regress_log.request for r in records
+                   if r.WhichOneof("log_type") == "regress_log"
+                   and r.regress_log.request.model_spec.signature_name == "regress")
+    texts = [e.features.feature["text"].bytes_list.value[0].decode()
+             for e in regress.input.example_list.examples]
+    assert texts == list(WARMUP_TEXTS)

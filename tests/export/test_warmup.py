@@ -120,11 +120,21 @@ def test_batch_first_and_unsupported_records_are_named(doubling_model):
             replay_warmup(model, batch_first=True)
         regress = prediction_log_pb2.PredictionLog()
         regress.regress_log.request.model_spec.signature_name = "serving_default"
+        regress.regress_log.request.input.example_list.examples.add()
         write_warmup(doubling_model, [_predict_log("serving_default", x=np.array([1], np.int32)),
                                       regress])
-        with pytest.raises(ValueError, match="record 2 of 2 .* failed: it is a regress_log "
-                                             "record; tfbert replays predict_log and "
-                                             "classify_log records only"):
+        with pytest.raises(ValueError, match="record 2 of 2 .* failed: signature "
+                                             "'serving_default' has method 'tensorflow/serving/"
+                                             "predict'; a Regress request needs 'tensorflow/"
+                                             "serving/regress'"):
+            replay_warmup(model)
+        multi = prediction_log_pb2.PredictionLog()
+        multi.multi_inference_log.request.SetInParent()
+        write_warmup(doubling_model, [multi])
+        with pytest.raises(ValueError, match="record 1 of 1 .* failed: it is a "
+                                             "multi_inference_log record; tfbert replays "
+                                             "predict_log, classify_log and regress_log records "
+                                             "only"):
             replay_warmup(model)
     finally:
         model.close()

@@ -139,3 +139,34 @@ def test_without_warmup_the_file_is_not_read(classifier_export, tmp_path):
         assert versions.versions == [1] and lines[-1].endswith("; warm-up off)")
     finally:
         versions.close()
+
+
+def test_states_as_tf_servings_servable_states(classifier_export, tmp_path, monkeypatch):
+    from tfbert.serving import model_versions
+
+    shutil.copytree(classifier_export, tmp_path / "1")
+    (tmp_path / "2").mkdir()
+    (tmp_path / "2" / "saved_model.pb").write_bytes(b"broken export")
+    versions = ModelVersions(tmp_path, poll_seconds=0, log=lambda line: None,
+                             policy=VersionPolicy("all"), warmup=False)
+    try:
+        states = versions.states()
+        assert states[1] == ("AVAILABLE", 0, "")
+        assert states[2].state == "END" and states[2].error_code != 0 and \
+            str(tmp_path / "2") in states[2].error_message
+        seen = []
+        real_load = model_versions._load
+
+        def observing_load(path, warmup):  # what a GetModelStatus during the load sees
+            seen.append(versions.states()[int(path.name)].state)
+            return real_load(path, warmup)
+
+        monkeypatch.setattr(model_versions, "_load", observing_load)
+        shutil.copytree(classifier_export, tmp_path / "3")
+        shutil.rmtree(tmp_path / "1")
+        versions.refresh()
+        assert seen == ["LOADING"]
+        assert versions.states() == {1: ("END", 0, ""), 2: states[2], 3: ("AVAILABLE", 0, "")}
+    finally:
+        versions.close()
+    assert {v: s.state for v, s in versions.states().items()} == {1: "END", 2: "END", 3: "END"}

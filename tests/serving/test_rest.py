@@ -94,7 +94,8 @@ def clf(classifier_export, classifier_dir, tmp_path_factory):
     export_model(classifier_dir, "embed", base / "2", seq_length=16)
     server = ModelServer(base, CLF, port=0, host="127.0.0.1", rest_api_port=0, poll_seconds=0,
                          log=lambda line: None, version_policy=VersionPolicy("all"),
-                         version_labels={"stable": 1, "canary": 2, "retired": 7})
+                         version_labels={"stable": 1, "canary": 2, "retired": 7},
+                         allow_version_labels_for_unavailable_models=True)
     yield server
     server.stop()
 
@@ -322,8 +323,9 @@ def test_rest_client_returns_what_the_grpc_client_returns(clf):
         assert rest_client.classify(texts[:2], texts[2:]) == grpc_client.classify(texts[:2],
                                                                                   texts[2:])
         assert rest_client.metadata() == grpc_client.metadata()
-        assert rest_client.takes_examples("classify") and not rest_client.takes_examples(
-            "text_pair")
+        assert rest_client.example_api("classify") == grpc_client.example_api("classify") \
+            == "classify"
+        assert rest_client.example_api("text_pair") is None
         with pytest.raises(ServingError, match="signature 'nope' not found") as error:
             rest_client.predict(["a"], signature="nope")
         assert error.value.code == grpc.StatusCode.FAILED_PRECONDITION
@@ -416,7 +418,7 @@ GOOD_TENSORS = {"tag": "a", "signal": [1, 2, 3, 4, 5], "sensor": [[1, 2], [3, 4]
     ("POST", f"/v1/models/{TOY}/versions/7:predict", {"instances": [1.0]}, 404,
      "version 7 is not loaded"),
     ("POST", f"/v1/models/{TOY}/labels/stable:predict", {"instances": [1.0]}, 400,
-     "unknown version label 'stable'"),
+     "Unrecognized servable version label: stable"),
     ("POST", f"/v1/models/{TOY}/versions/99999999999999999999:predict", {"instances": [1.0]},
      400, "is not a 64-bit integer"),
     ("POST", f"/v1/models/{TOY}/versions/1/labels/a:predict", {}, 400, "malformed request"),

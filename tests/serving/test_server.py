@@ -160,7 +160,7 @@ def test_awkward_texts_get_correct_results(client, classifier_dir):
     ({"text": np.array([b"a"], object)}, "", "", None, "INVALID_ARGUMENT",
      "model_spec.name is empty"),
     ({"text": np.array([b"a"], object)}, "", "other", None, "NOT_FOUND",
-     "model 'other' not found; this server serves 'classifier'"),
+     "model 'other' not found; this server serves ['classifier']"),
     ({"text": np.array([b"a"], object)}, "", MODEL, 9, "NOT_FOUND",
      "version 9 is not loaded; loaded versions are [1"),
 ])
@@ -258,7 +258,7 @@ def test_version_labels(stub):
     request.inputs["text"].CopyFrom(tf.make_tensor_proto(np.array([b"a"], object)))
     code, details = _status(lambda: stub.Predict(request, timeout=60))
     assert code == grpc.StatusCode.INVALID_ARGUMENT  # unknown label, as TF Serving's server core
-    assert "unknown version label 'stable'; labels are []" in details
+    assert "Unrecognized servable version label: stable" in details
 
 
 def _wait_for(condition, seconds=60):
@@ -305,3 +305,60 @@ def test_a_model_without_versions_is_not_found(tmp_path):
         channel.close()
     finally:
         server.stop()
+
+
+def test_model_warmup_can_be_turned_off_as_in_tf_serving(classifier_export, tmp_path):
+    from tfbert.cli import build_parser
+
+    parse = build_parser().parse_args
+    base = ["serve", "--model-base-path", str(tmp_path), "--model-name", MODEL]
+    assert parse(base).enable_model_warmup is True  # TF Serving's default
+    assert parse(base + ["--no-enable-model-warmup"]).enable_model_warmup is False
+    shutil.copytree(classifier_export, tmp_path / "1")
+    for warmup, said in ((False, "warm-up off"), (True, "warm-up requests replayed: 5")):
+        lines = []
+        server = ModelServer(tmp_path, MODEL, port=0, host="127.0.0.1", poll_seconds=0,
+                             log=lines.append, warmup=warmup)
+        server.stop()
+        assert len(lines) == 1 and said in lines[0]
+        assert lines[0].startswith(f"model {MODEL!r}: loaded version 1")
+
+
+def test_get_model_status_lists_failed_and_unloaded_versions_over_grpc_and_rest(
+        classifier_export, tmp_path):
+    import json
+    import urllib.request
+
+    from tfbert.serving import VersionPolicy
+
+    shutil.copytree(classifier_export, tmp_path / "1")
+    (tmp_path / "2").mkdir()
+    (tmp_path / "2" / "saved_model.pb").write_bytes(b"broken export")
+    server = ModelServer(tmp_path, MODEL, port=0, host="127.0.0.1", poll_seconds=0,
+                         log=lambda line: None, version_policy=VersionPolicy("all"),
+                         rest_api_port=0, warmup=False)
+    channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+    try:
+        request = get_model_status_pb2.GetModelStatusRequest()
+        request.model_spec.name = MODEL
+        response = model_service_pb2_grpc.ModelServiceStub(channel).GetModelStatus(
+            request, timeout=60)
+        url = f"http://127.0.0.1:{server.rest_port}/v1/models/{MODEL}"
+        with urllib.request.urlopen(url, timeout=60) as answer:
+            rest = json.load(answer)
+    finally:
+        channel.close()
+        server.stop()
+    states = get_model_status_pb2.ModelVersionStatus
+    grpc_rows = [(s.version, s.state, s.status.error_code != 0) for s in
+                 response.model_version_status]
+    assert grpc_rows == [(2, states.END, True), (1, states.AVAILABLE, False)]  # newest first
+    assert "broken" in response.model_version_status[0].status.error_message or \
+        str(tmp_path / "2") in response.model_version_status[0].status.error_message
+    # TF Serving's JSON: the proto's JSON mapping, enum names as strings, every field printed.
+    assert [(row["version"], row["state"], row["status"]["error_code"])
+            for row in rest["model_version_status"]] == [
+        ("2", "END", get_model_status_pb2.ModelVersionStatus.DESCRIPTOR.fields_by_name[
+            "status"].message_type.fields_by_name["error_code"].enum_type.values_by_number[
+            response.model_version_status[0].status.error_code].name),
+        ("1", "AVAILABLE", "OK")]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from tfbert.names import EXPORT_TASKS, POOLING_MODES
+from tfbert.names import DEFAULT_SERVING_VERSION, EXPORT_TASKS, POOLING_MODES, SERVING_VERSIONS
 
 _EXAMPLE = """example:
   tfbert export --model models/sentiment --task classify --out saved_models/sentiment/1
@@ -12,7 +12,9 @@ _EXAMPLE = """example:
   saved_model_cli show --dir saved_models/sentiment/1 --all
 
 tasks:
-  embed     any model directory: `embedding` [B, H] from its encoder (--pooling, --normalize)
+  embed     any model directory: `embedding` [B, H] from its encoder (--pooling, --normalize;
+            a converted sentence-transformers model keeps its pooling, Normalize and
+            max_seq_length, so the embeddings are SentenceTransformer.encode's)
   classify  a BertClassifier: `label`, `probabilities`, `logits`; also text_pair, and
             classify / classify_pair on tf.Examples (TF Serving's Classify API)
   regress   a BertRegressor: `value`; also text_pair
@@ -47,16 +49,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "(VERSION an integer)")
     parser.add_argument("--seq-length", type=int, default=None,
                         help="packed length: longer texts are truncated (tag, qa: windowed) "
-                             "(default: the fine-tuning --seq-length, else the model's "
-                             "max_position_embeddings)")
-    parser.add_argument("--pooling", choices=POOLING_MODES, default="cls",
-                        help="embed: the [CLS] state or the mean of the tokens (default cls)")
-    parser.add_argument("--normalize", action="store_true",
-                        help="embed: scale embeddings to unit L2 norm")
+                             "(default: the fine-tuning --seq-length; for embed the recorded "
+                             "one, e.g. sentence-transformers' max_seq_length; else the "
+                             "model's max_position_embeddings)")
+    parser.add_argument("--pooling", choices=POOLING_MODES, default=None,
+                        help="embed: the [CLS] state or the mean of the tokens (default: the "
+                             "model directory's, e.g. a sentence-transformers model's pooling, "
+                             "else cls)")
+    parser.add_argument("--normalize", action=argparse.BooleanOptionalAction, default=None,
+                        help="embed: scale embeddings to unit L2 norm (default: as the model "
+                             "directory records, e.g. a sentence-transformers Normalize, else "
+                             "off)")
     parser.add_argument("--top-k", type=int, default=5,
                         help="mlm: tokens returned per [MASK] (default 5)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an existing version directory (atomically)")
+    parser.add_argument("--serving-version", choices=SERVING_VERSIONS,
+                        default=DEFAULT_SERVING_VERSION,
+                        help="the oldest TF Serving release that must run the export: the op "
+                             "audit allows only what it links (e.g. TFText>RoundRobinTrim from "
+                             f"2.20); recorded in tfbert.json (default {DEFAULT_SERVING_VERSION})")
     parser.set_defaults(func=run)
 
 
@@ -65,5 +77,6 @@ def run(args: argparse.Namespace) -> int:
 
     export_model(args.model, args.task, args.out, pooling=args.pooling,
                  normalize=args.normalize, seq_length=args.seq_length, top_k=args.top_k,
-                 overwrite=args.overwrite, progress=print)
+                 overwrite=args.overwrite, serving_version=args.serving_version,
+                 progress=print)
     return 0

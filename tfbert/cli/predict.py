@@ -13,6 +13,8 @@ _EXAMPLE = """examples:
   tfbert predict --server localhost:8500 --model-name sentiment --signature text_pair \\
       --pair "is it good?" "it is great"
   tfbert predict --server localhost:8500 --model-name sentiment --signature classify "great"
+  tfbert predict --server localhost:8500 --model-name similarity --signature regress_pair \
+      --pair "a cat sat" "a cat was sitting"
   tfbert predict --server localhost:8500 --model-name squad --pair "Who?" "Ada wrote it."
   tfbert predict --server localhost:8500 --model-name sentiment --metadata
   tfbert predict --rest http://localhost:8501 --model-name sentiment "great film" "dull plot"
@@ -21,8 +23,9 @@ _EXAMPLE = """examples:
 optional); --output gets one JSON line per input, in order: classify: label, probabilities;
 regress: value; tag: text, entities; qa (SQuAD JSON input): id, answer, start, end, score.
 --server (gRPC) or --rest (TF Serving's REST API; the same output): prints one JSON object,
-the model's outputs with one list entry per text; a signature on tf.Examples (classify,
-classify_pair) is called through the Classify API and prints label -> score per text."""
+the model's outputs with one list entry per text; a signature on tf.Examples is called through
+the Classify API (classify, classify_pair: label -> score per text) or the Regress API
+(regress, regress_pair: one value per text)."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -43,6 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     local.add_argument("--output", metavar="FILE.jsonl", help="where the records go")
     local.add_argument("--batch-size", type=int, default=32, metavar="B",
                        help="inputs per model call (default 32)")
+    local.add_argument("--no-bucketing", dest="bucketing", action="store_false",
+                       help="run every batch at the full --seq-length instead of cutting "
+                            "batches to one of four lengths (the same records, slower)")
     served = parser.add_argument_group("with --server or --rest")
     served.add_argument("texts", metavar="TEXT", nargs="*", help="texts to send")
     served.add_argument("--model-name", help="the served model's name")
@@ -72,7 +78,7 @@ def _run_local(args: argparse.Namespace) -> int:
                          "--model")
     from tfbert.tasks.inference import Predictor, write_records
 
-    predictor = Predictor(args.model, batch_size=args.batch_size)
+    predictor = Predictor(args.model, batch_size=args.batch_size, bucketing=args.bucketing)
     count = write_records(predictor.predict_file(
         args.input, progress=lambda message: print(message, file=sys.stderr, flush=True)),
         args.output)
@@ -97,12 +103,14 @@ def _run_served(args: argparse.Namespace) -> int:
     with client_class(address, args.model_name, timeout=args.timeout,
                       version=args.version) as client:
         try:
+            api = None if args.metadata or not args.signature else \
+                client.example_api(args.signature)  # "classify", "regress" or None
             if args.metadata:
                 result = client.metadata()
-            elif args.signature and client.takes_examples(args.signature):
+            elif api:
                 pairs = args.texts[1::2] if args.pair else None
-                result = client.classify(args.texts[::2] if args.pair else args.texts,
-                                         text_pair=pairs, signature=args.signature)
+                result = getattr(client, api)(args.texts[::2] if args.pair else args.texts,
+                                              text_pair=pairs, signature=args.signature)
             else:
                 texts = args.texts[::2] if args.pair else args.texts
                 result = client.predict(texts, signature=args.signature,

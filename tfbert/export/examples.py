@@ -1,8 +1,11 @@
-"""Texts as `tf.train.Example`s, the input of TF Serving's Classify API.
+"""Texts as `tf.train.Example`s, the input of TF Serving's Classify and Regress APIs.
 
-A classification signature (method `tensorflow/serving/classify`) takes one string tensor,
-`inputs`, of serialized Examples; tfbert's hold each text in a one-value bytes feature named
-as the text input of the matching Predict signature (`text`, or `text_a` and `text_b`).
+A classification signature (method `tensorflow/serving/classify`) or regression signature
+(`tensorflow/serving/regress`) takes one string tensor, `inputs`, of serialized Examples;
+tfbert's hold each text in a one-value bytes feature named as the text input of the matching
+Predict signature (`text`, or `text_a` and `text_b`). A classification signature answers
+`classes` and `scores` [B, C], a regression one `outputs` float32 [B] (TF Serving's
+regressor.cc takes exactly one input and one output).
 
 >>> serialized = serialize_examples({"text": np.array([b"hello", b"world"], object)})
 >>> parse_examples(serialized, ("text",))["text"].tolist()
@@ -10,7 +13,7 @@ as the text input of the matching Predict signature (`text`, or `text_a` and `te
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Mapping, NamedTuple, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -18,6 +21,18 @@ import tensorflow as tf
 CLASSIFY_METHOD = "tensorflow/serving/classify"
 CLASSIFY_INPUTS = "inputs"  # the one input of a classification signature
 CLASSIFY_CLASSES, CLASSIFY_SCORES = "classes", "scores"
+REGRESS_METHOD = "tensorflow/serving/regress"
+REGRESS_OUTPUTS = "outputs"  # the one output of a regression signature
+
+
+class ExampleSignature(NamedTuple):
+    """A signature on serialized Examples: its TF Serving `method` (CLASSIFY_METHOD or
+    REGRESS_METHOD), the Predict signature (`source`) whose text inputs its Examples carry, and
+    those feature names."""
+
+    method: str
+    source: str
+    features: tuple[str, ...]
 
 
 def serialize_examples(texts: Mapping[str, np.ndarray]) -> np.ndarray:

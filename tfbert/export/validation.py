@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import os
 
-from tfbert.export.examples import CLASSIFY_INPUTS, CLASSIFY_METHOD, serialize_examples
+import numpy as np
+
+from tfbert.export.examples import (CLASSIFY_INPUTS, CLASSIFY_METHOD, REGRESS_METHOD,
+                                    REGRESS_OUTPUTS, serialize_examples)
 from tfbert.export.session_model import SessionModel
 from tfbert.export.warmup import replay_warmup
 from tfbert.export.serving_task import ServingTask
+from tfbert.names import DEFAULT_SERVING_VERSION
 from tfbert.text.serving_ops import check_serving_ops
 
 TOLERANCE = 1e-5
@@ -44,18 +48,20 @@ SAMPLE_MASKED_TEXTS = (
 def sample_inputs(task: ServingTask, texts: tuple[str, ...] | None = None) -> dict[str, dict]:
     """Signature name -> inputs to validate it with: the task's `sample_inputs` of `texts`
     (default: SAMPLE_TEXTS, or SAMPLE_MASKED_TEXTS for mlm), plus tf.Examples for its
-    classification signatures."""
+    classification and regression signatures."""
     if texts is None:
         texts = SAMPLE_MASKED_TEXTS if task.name == "mlm" else SAMPLE_TEXTS
     inputs = task.sample_inputs(tuple(texts))
-    for signature, (source, _) in task.example_signatures.items():
+    for signature, (_, source, _) in task.example_signatures.items():
         inputs[signature] = {CLASSIFY_INPUTS: serialize_examples(inputs[source])}
     return inputs
 
 
 def validate(path: str | os.PathLike, task: ServingTask, texts: tuple[str, ...] | None = None,
-             tolerance: float = TOLERANCE) -> list[str]:
-    """Audits, reloads and runs the SavedModel at `path`; returns the signatures checked.
+             tolerance: float = TOLERANCE,
+             serving_version: str = DEFAULT_SERVING_VERSION) -> list[str]:
+    """Audits (for TF Serving `serving_version`), reloads and runs the SavedModel at `path`;
+    returns the signatures checked.
 
     Raises ValueError describing the first failing check.
     """
@@ -66,7 +72,7 @@ def validate(path: str | os.PathLike, task: ServingTask, texts: tuple[str, ...] 
                          f"failed: {error}") from error
     try:
         try:
-            check_serving_ops(model.meta_graph.graph_def)
+            check_serving_ops(model.meta_graph.graph_def, serving_version)
         except ValueError as error:
             raise ValueError(f"export validation: op audit failed: {error}") from error
         inputs = sample_inputs(task, texts)
@@ -75,10 +81,18 @@ def validate(path: str | os.PathLike, task: ServingTask, texts: tuple[str, ...] 
                              f"{sorted(model.signatures)}; expected {sorted(inputs)}")
         for signature, feed in inputs.items():
             method = model.signatures[signature].method_name
-            if signature in task.example_signatures and method != CLASSIFY_METHOD:
+            wanted = task.example_signatures.get(signature)
+            if wanted and method != wanted.method:
+                api = "Classify" if wanted.method == CLASSIFY_METHOD else "Regress"
                 raise ValueError(f"export validation: signature {signature!r} has method "
-                                 f"{method!r}; TF Serving's Classify needs {CLASSIFY_METHOD!r}")
+                                 f"{method!r}; TF Serving's {api} needs {wanted.method!r}")
             actual = model.run(signature, feed)
+            regression = actual.get(REGRESS_OUTPUTS) if wanted and \
+                wanted.method == REGRESS_METHOD else None
+            if regression is not None and regression.dtype != np.float32:
+                raise ValueError(f"export validation: output {REGRESS_OUTPUTS!r} of signature "
+                                 f"{signature!r} is {regression.dtype.name}; TF Serving's "
+                                 "Regress needs float32")
             problems = task.compare(actual, task.reference(signature, feed), tolerance)
             if problems:
                 raise ValueError(f"export validation: signature {signature!r} does not match "

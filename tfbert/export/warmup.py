@@ -30,10 +30,11 @@ from typing import Sequence
 import numpy as np
 import tensorflow as tf
 from google.protobuf.message import DecodeError
-from tensorflow_serving.apis import classification_pb2, predict_pb2, prediction_log_pb2
+from tensorflow_serving.apis import (classification_pb2, predict_pb2, prediction_log_pb2,
+                                     regression_pb2)
 
 from tfbert.export.examples import (CLASSIFY_CLASSES, CLASSIFY_INPUTS, CLASSIFY_METHOD,
-                                    CLASSIFY_SCORES)
+                                    CLASSIFY_SCORES, REGRESS_METHOD, REGRESS_OUTPUTS)
 from tfbert.export.serving_task import ServingTask
 from tfbert.export.session_model import SessionModel
 
@@ -47,6 +48,7 @@ DEFAULT_SIGNATURE = "serving_default"  # what an empty model_spec.signature_name
 WARMUP_TEXTS = ("The quick brown fox jumps over the lazy dog.", "")
 WARMUP_MASKED_TEXTS = ("The quick brown [MASK] jumps over the lazy dog.", "")
 PREPROCESS_TEXTS = ("", "")
+_REPLAYED = ("predict_log", "classify_log", "regress_log")  # the record kinds tfbert runs
 
 
 def warmup_path(directory: str | os.PathLike) -> Path:
@@ -55,9 +57,9 @@ def warmup_path(directory: str | os.PathLike) -> Path:
 
 
 def warmup_logs(task: ServingTask) -> list[prediction_log_pb2.PredictionLog]:
-    """One PredictionLog per signature of `task`, sorted by signature: a Classify request for
-    its classification signatures (the Examples of the Classify API), a Predict request for the
-    others, each on two small texts (see WARMUP_TEXTS)."""
+    """One PredictionLog per signature of `task`, sorted by signature: a Classify (Regress)
+    request for its classification (regression) signatures, on the Examples of that API, a
+    Predict request for the others, each on two small texts (see WARMUP_TEXTS)."""
     # Imported here: validation replays the warm-up file this module writes.
     from tfbert.export.validation import sample_inputs
 
@@ -68,7 +70,8 @@ def warmup_logs(task: ServingTask) -> list[prediction_log_pb2.PredictionLog]:
     for signature in sorted(inputs):
         log = prediction_log_pb2.PredictionLog()
         if signature in task.example_signatures:
-            request = log.classify_log.request
+            method = task.example_signatures[signature].method
+            request = (log.classify_log if method == CLASSIFY_METHOD else log.regress_log).request
             for serialized in inputs[signature][CLASSIFY_INPUTS]:
                 request.input.example_list.examples.add().ParseFromString(serialized)
         else:
@@ -121,9 +124,9 @@ def read_warmup(directory: str | os.PathLike) -> list[prediction_log_pb2.Predict
 
 
 def serialized_examples(request_input) -> np.ndarray:
-    """The Examples of a Classify request's `input` (a `tensorflow.serving.Input`), serialized;
-    with a context, each example gets the context's features, its own taking precedence (as
-    TF Serving merges them). Raises ValueError for an input without examples."""
+    """The Examples of a Classify or Regress request's `input` (a `tensorflow.serving.Input`),
+    serialized; with a context, each example gets the context's features, its own taking
+    precedence (as TF Serving merges them). Raises ValueError for an input without examples."""
     kind = request_input.WhichOneof("kind")
     if kind == "example_list":
         examples, context = request_input.example_list.examples, None
@@ -131,7 +134,8 @@ def serialized_examples(request_input) -> np.ndarray:
         examples = request_input.example_list_with_context.examples
         context = request_input.example_list_with_context.context
     else:
-        raise ValueError("Classify takes input.example_list or input.example_list_with_context")
+        raise ValueError("Classify and Regress take input.example_list or "
+                         "input.example_list_with_context")
     if not examples:
         raise ValueError(f"input.{kind} has no examples")
     serialized = []
@@ -147,9 +151,9 @@ def serialized_examples(request_input) -> np.ndarray:
 
 
 def _signature(log: prediction_log_pb2.PredictionLog) -> str:
-    """The signature a predict or classify record names ("" for other records)."""
+    """The signature a predict, classify or regress record names ("" for other records)."""
     kind = log.WhichOneof("log_type")
-    if kind not in ("predict_log", "classify_log"):
+    if kind not in _REPLAYED:
         return ""
     return getattr(log, kind).request.model_spec.signature_name or DEFAULT_SIGNATURE
 
@@ -175,8 +179,23 @@ def _run(model: SessionModel, log: prediction_log_pb2.PredictionLog, signature: 
             raise ValueError(f"classification signature {signature!r} has neither a "
                              f"{CLASSIFY_CLASSES!r} nor a {CLASSIFY_SCORES!r} output")
         return len(examples), outputs
-    raise ValueError(f"it is a {kind or 'empty'} record; tfbert replays predict_log and "
-                     "classify_log records only")
+    if kind == "regress_log":
+        request: regression_pb2.RegressionRequest = log.regress_log.request
+        method = model.signature(signature).method_name
+        if method != REGRESS_METHOD:
+            raise ValueError(f"signature {signature!r} has method {method!r}; a Regress "
+                             f"request needs {REGRESS_METHOD!r}")
+        examples = serialized_examples(request.input)
+        outputs = model.run(signature, {CLASSIFY_INPUTS: examples})
+        values = outputs.get(REGRESS_OUTPUTS)
+        if values is None or values.dtype != np.float32 or values.shape not in (
+                (len(examples),), (len(examples), 1)):
+            raise ValueError(f"regression signature {signature!r} must answer one float32 "
+                             f"output {REGRESS_OUTPUTS!r} [{len(examples)}]; it gives "
+                             f"{ {k: (v.dtype.name, list(v.shape)) for k, v in outputs.items()} }")
+        return len(examples), outputs
+    raise ValueError(f"it is a {kind or 'empty'} record; tfbert replays predict_log, "
+                     "classify_log and regress_log records only")
 
 
 def replay_warmup(model: SessionModel, batch_first: bool = False) -> int:

@@ -8,7 +8,7 @@ versions the way TF Serving does.
 from tfbert.serving.client import PredictionClient, ServingError
 from tfbert.serving.model_versions import ModelVersions, VersionNotFoundError, VersionPolicy
 from tfbert.serving.rest_client import RestClient
-from tfbert.serving.server import ModelServer
+from tfbert.serving.model_server import ModelServer
 
 __all__ = ["ModelServer", "ModelVersions", "PredictionClient", "RestClient", "ServingError",
            "VersionNotFoundError", "VersionPolicy"]

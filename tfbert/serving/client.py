@@ -1,7 +1,7 @@
 """`PredictionClient`: raw text in, NumPy / Python values out, over TF Serving's gRPC API.
 
 The same client talks to `tensorflow_model_server` and to `tfbert serve`: it only uses the
-PredictionService (`Predict`, `GetModelMetadata`, `Classify`). Every failure raises
+PredictionService (`Predict`, `GetModelMetadata`, `Classify`, `Regress`). Every failure raises
 `ServingError` with the gRPC status code and a message naming the server and the model;
 a server that does not answer within `timeout` seconds, or cannot be reached, says so.
 
@@ -26,7 +26,7 @@ import grpc
 import numpy as np
 import tensorflow as tf
 from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2, predict_pb2,
-                                     prediction_service_pb2_grpc)
+                                     prediction_service_pb2_grpc, regression_pb2)
 
 DEFAULT_SIGNATURE = "serving_default"
 # The input names of the signatures that take two texts: pairs, and qa's question with context.
@@ -134,8 +134,15 @@ def concatenate_outputs(chunks: Sequence[dict[str, np.ndarray]],
     return joined
 
 
-def check_client_options(timeout: float, max_batch_size: int) -> None:
-    """The options both clients share: a positive `timeout` and `max_batch_size`."""
+def check_client_options(timeout: float, max_batch_size: int, version: int | None = None,
+                         version_label: str | None = None) -> None:
+    """The options both clients share: a positive `timeout` and `max_batch_size`, and at most
+    one of `version` and `version_label` (a non-empty string)."""
+    if version is not None and version_label is not None:
+        raise ValueError(f"give `version` or `version_label`, not both; got {version!r} and "
+                         f"{version_label!r}")
+    if version_label is not None and (not isinstance(version_label, str) or not version_label):
+        raise ValueError(f"`version_label` must be a non-empty string; got {version_label!r}")
     if timeout <= 0:
         raise ValueError(f"`timeout` must be positive; got {timeout!r}")
     if isinstance(max_batch_size, bool) or not isinstance(max_batch_size, int) or \
@@ -178,6 +185,25 @@ def signature_inputs(signatures: dict, signature: str, where: str) -> list[str]:
     return list(signatures[signature]["inputs"])
 
 
+def example_api(signatures: dict, signature: str, where: str) -> str | None:
+    """The API that runs `signature` on tf.Examples, as TF Serving tells them apart: "regress"
+    (one input `inputs`, one output `outputs`), "classify" (one input `inputs`, other
+    outputs), or None (a Predict signature)."""
+    if signature_inputs(signatures, signature, where) != ["inputs"]:
+        return None
+    return "regress" if list(signatures[signature]["outputs"]) == ["outputs"] else "classify"
+
+
+def example_columns(texts, text_pair) -> dict[str, np.ndarray]:
+    """The Example features of `texts` (`text`) or of pairs (`text_a`, `text_b`)."""
+    columns = {"text": _texts(texts, "texts")} if text_pair is None else {
+        "text_a": _texts(texts, "texts"), "text_b": _texts(text_pair, "text_pair")}
+    if len({len(values) for values in columns.values()}) > 1:
+        raise ValueError(f"`texts` and `text_pair` must have the same length; got "
+                         f"{len(columns['text_a'])} and {len(columns['text_b'])}")
+    return columns
+
+
 def pair_inputs(signatures: dict, signature: str, where: str) -> tuple[str, str]:
     """The two input names (`PAIR_INPUTS`) that take a pair of texts in `signature`."""
     names = set(signature_inputs(signatures, signature, where))
@@ -192,22 +218,27 @@ def pair_inputs(signatures: dict, signature: str, where: str) -> tuple[str, str]
 class PredictionClient:
     """Calls the model `model_name` served at `server` ("host:port") over gRPC.
 
-    `timeout` (seconds) bounds every call; `version` pins a model version (default: the
-    latest the server serves). `max_batch_size` caps the texts (or examples) of one request:
-    more are sent in consecutive requests of that many, each with its own `timeout`, and the
-    answers joined in order (`concatenate_outputs`); it must not exceed the server's
+    `timeout` (seconds) bounds every call; `version` pins a model version, or `version_label`
+    one of the model's version labels (default: the latest the server serves). The signature
+    metadata is fetched once and kept; it is fetched again after a call fails or once an
+    answer comes from another version. `max_batch_size` caps the texts (or examples) of one
+    request: more are sent in consecutive requests of that many, each with its own `timeout`,
+    and the answers joined in order (`concatenate_outputs`); it must not exceed the server's
     `max_batch_size` (TF Serving's batching parameters).
     """
 
     def __init__(self, server: str, model_name: str, timeout: float = 30.0,
-                 version: int | None = None, max_batch_size: int = DEFAULT_MAX_BATCH_SIZE):
+                 version: int | None = None, max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
+                 version_label: str | None = None):
         if not isinstance(server, str) or ":" not in server:
             raise ValueError(f"`server` must be 'host:port'; got {server!r}")
-        check_client_options(timeout, max_batch_size)
+        check_client_options(timeout, max_batch_size, version, version_label)
         self.server = server
         self.model_name = model_name
         self.timeout = timeout
         self.version = version
+        self.version_label = version_label
+        self._signatures: tuple[int, dict] | None = None  # (version, metadata()) last fetched
         self.max_batch_size = max_batch_size
         self._channel = grpc.insecure_channel(server, options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
@@ -218,14 +249,17 @@ class PredictionClient:
         spec.name = self.model_name
         if self.version is not None:
             spec.version.value = self.version
+        if self.version_label is not None:
+            spec.version_label = self.version_label
         if signature:
             spec.signature_name = signature
 
     def _call(self, method, request, part: str = ""):
         """`method(request)`; a failure raises ServingError (`part`: which texts it carried)."""
         try:
-            return method(request, timeout=self.timeout)
+            response = method(request, timeout=self.timeout)
         except grpc.RpcError as error:
+            self._signatures = None
             code = error.code()
             where = f"{self.server}, model {self.model_name!r}{part}"
             if code == grpc.StatusCode.DEADLINE_EXCEEDED:
@@ -235,6 +269,13 @@ class PredictionClient:
             else:
                 message = f"{where}: {code.name}: {error.details()}"
             raise ServingError(code, message) from None
+        if self._signatures and self._signatures[0] != response.model_spec.version.value:
+            self._signatures = None  # another version answered: its signatures may differ
+        return response
+
+    def _metadata(self) -> dict[str, dict]:
+        """`metadata()`, from the last fetch while it holds."""
+        return self._signatures[1] if self._signatures else self.metadata()
 
     def predict_tensors(self, inputs: dict[str, np.ndarray],
                         signature: str = DEFAULT_SIGNATURE) -> dict[str, np.ndarray]:
@@ -272,7 +313,7 @@ class PredictionClient:
             if len(first) != len(second):
                 raise ValueError(f"`texts` and `text_pair` must have the same length; got "
                                  f"{len(first)} and {len(second)}")
-            signatures = self.metadata()
+            signatures = self._metadata()
             signature = signature or ("text_pair" if "text_pair" in signatures
                                       else DEFAULT_SIGNATURE)
             names = pair_inputs(signatures, signature, self._where)
@@ -284,9 +325,25 @@ class PredictionClient:
     def _where(self) -> str:
         return f"{self.server}, model {self.model_name!r}"
 
-    def takes_examples(self, signature: str) -> bool:
-        """Whether `signature` takes serialized tf.Examples (`inputs`), as Classify needs."""
-        return signature_inputs(self.metadata(), signature, self._where) == ["inputs"]
+    def example_api(self, signature: str) -> str | None:
+        """"classify" or "regress": the API that runs `signature` on tf.Examples; None for a
+        Predict signature (see `example_api`)."""
+        return example_api(self._metadata(), signature, self._where)
+
+    def _example_responses(self, method, request, texts, text_pair) -> list:
+        """`method`'s responses to `request` (a Classify or Regress request) sent with the
+        Examples of `texts` (or pairs), at most `max_batch_size` a request."""
+        columns = example_columns(texts, text_pair)
+        responses = []
+        for start, stop, part in request_chunks(len(next(iter(columns.values()))),
+                                                self.max_batch_size):
+            del request.input.example_list.examples[:]
+            for row in range(start, stop):
+                example = request.input.example_list.examples.add()
+                for name, values in columns.items():
+                    example.features.feature[name].bytes_list.value.append(values[row])
+            responses.append(self._call(method, request, part))
+        return responses
 
     def classify(self, texts: Sequence[str | bytes],
                  text_pair: Sequence[str | bytes] | None = None,
@@ -295,28 +352,30 @@ class PredictionClient:
         (or `classify_pair`) signature of a classification export, on tf.Examples whose
         features are `text` (or `text_a`, `text_b`), at most `max_batch_size` a request."""
         request = classification_pb2.ClassificationRequest()
-        signature = signature or ("classify" if text_pair is None else "classify_pair")
-        self._spec(request.model_spec, signature)
-        columns = {"text": _texts(texts, "texts")} if text_pair is None else {
-            "text_a": _texts(texts, "texts"), "text_b": _texts(text_pair, "text_pair")}
-        if len({len(values) for values in columns.values()}) > 1:
-            raise ValueError(f"`texts` and `text_pair` must have the same length; got "
-                             f"{len(columns['text_a'])} and {len(columns['text_b'])}")
-        results = []
-        for start, stop, part in request_chunks(len(next(iter(columns.values()))),
-                                                self.max_batch_size):
-            del request.input.example_list.examples[:]
-            for row in range(start, stop):
-                example = request.input.example_list.examples.add()
-                for name, values in columns.items():
-                    example.features.feature[name].bytes_list.value.append(values[row])
-            response = self._call(self._stub.Classify, request, part)
-            results += [{c.label: c.score for c in result.classes}
-                        for result in response.result.classifications]
-        return results
+        self._spec(request.model_spec,
+                   signature or ("classify" if text_pair is None else "classify_pair"))
+        return [{c.label: c.score for c in result.classes}
+                for response in self._example_responses(self._stub.Classify, request, texts,
+                                                        text_pair)
+                for result in response.result.classifications]
+
+    def regress(self, texts: Sequence[str | bytes],
+                text_pair: Sequence[str | bytes] | None = None,
+                signature: str | None = None) -> list[float]:
+        """One value per text (or pair), through the Regress API: the `regress` (or
+        `regress_pair`) signature of a regression export, on tf.Examples whose features are
+        `text` (or `text_a`, `text_b`), at most `max_batch_size` a request."""
+        request = regression_pb2.RegressionRequest()
+        self._spec(request.model_spec,
+                   signature or ("regress" if text_pair is None else "regress_pair"))
+        return [regression.value
+                for response in self._example_responses(self._stub.Regress, request, texts,
+                                                        text_pair)
+                for regression in response.result.regressions]
 
     def metadata(self) -> dict[str, dict]:
-        """Signature name -> {"inputs": {name: {dtype, shape}}, "outputs": {...}}."""
+        """Signature name -> {"inputs": {name: {dtype, shape}}, "outputs": {...}}, fetched from
+        the server (and kept for the calls that need it)."""
         request = get_model_metadata_pb2.GetModelMetadataRequest(metadata_field=["signature_def"])
         self._spec(request.model_spec)
         response = self._call(self._stub.GetModelMetadata, request)
@@ -329,9 +388,11 @@ class PredictionClient:
                            [None if d.size == -1 else d.size for d in info.tensor_shape.dim]}
                     for name, info in sorted(tensors.items())}
 
-        return {name: {"inputs": describe(d.inputs), "outputs": describe(d.outputs)}
-                for name, d in sorted(signature_map.signature_def.items())
-                if name != "__saved_model_init_op"}
+        signatures = {name: {"inputs": describe(d.inputs), "outputs": describe(d.outputs)}
+                      for name, d in sorted(signature_map.signature_def.items())
+                      if name != "__saved_model_init_op"}
+        self._signatures = (response.model_spec.version.value, signatures)
+        return signatures
 
     def close(self) -> None:
         self._channel.close()

@@ -28,7 +28,7 @@ import re
 import sys
 import threading
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, NamedTuple
 
 from tfbert.export.session_model import SessionModel
 from tfbert.export.warmup import replay_warmup, warmup_path
@@ -38,6 +38,25 @@ _VERSION = re.compile(r"[0-9]+")
 
 class VersionNotFoundError(LookupError):
     """The requested version (or any version) is not loaded."""
+
+
+class VersionState(NamedTuple):
+    """Where a version is, as TF Serving's GetModelStatus says it: `state` LOADING, AVAILABLE
+    or END (unloaded, or failed to load: then `error_code`, a canonical status code number such
+    as 3 INVALID_ARGUMENT, and `error_message` say why; 0 and "" otherwise)."""
+
+    state: str
+    error_code: int = 0
+    error_message: str = ""
+
+
+_UNKNOWN = 2  # the canonical code of an error that has no other
+
+
+def _error_state(error: Exception) -> VersionState:
+    code = getattr(error, "error_code", None)  # a tf.errors.OpError's canonical code
+    return VersionState("END", code if isinstance(code, int) and code else _UNKNOWN,
+                        str(error).split("\n\t [[")[0])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,7 +168,9 @@ class ModelVersions:
         self._models: dict[int, SessionModel] = {}
         self._loaded_mtime: dict[int, float] = {}
         self._failed: dict[int, float] = {}  # version -> mtime that failed to load
+        self._states: dict[int, VersionState] = {}  # every version ever tried
         self._lock = threading.Lock()
+        self._refresh_lock = threading.Lock()  # one scan at a time (poller, set_policy)
         self._stop = threading.Event()
         self.refresh()
         self._poller = None
@@ -163,6 +184,12 @@ class ModelVersions:
         """The loaded versions, ascending."""
         with self._lock:
             return sorted(self._models)
+
+    def states(self) -> dict[int, VersionState]:
+        """Version -> its `VersionState`, for every version this has tried to load (unloaded
+        and failed ones stay, at END, as in TF Serving's servable state monitor)."""
+        with self._lock:
+            return dict(self._states)
 
     def get(self, version: int | None = None) -> tuple[int, SessionModel]:
         """(version, model): the latest loaded version, or `version` if given."""
@@ -178,26 +205,43 @@ class ModelVersions:
                                            f"are {sorted(self._models)}")
             return version, self._models[version]
 
+    def set_policy(self, policy: VersionPolicy) -> None:
+        """Serves the versions `policy` picks from now on (loading and unloading at once)."""
+        with self._refresh_lock:
+            self.policy = policy
+            self._refresh()
+
     def refresh(self) -> None:
         """Loads the versions the policy wants that are new (or whose saved_model.pb or warm-up
         file was rewritten), then unloads the ones it no longer wants (once one it wants is
         loaded) and the removed ones."""
+        with self._refresh_lock:
+            self._refresh()
+
+    def _refresh(self) -> None:
         found = _scan(self.base_path)
         wanted = self.policy.select(found)
         for version in sorted(wanted):
             path, mtime = found[version]
             if self._loaded_mtime.get(version) == mtime or self._failed.get(version) == mtime:
                 continue
+            with self._lock:
+                if version not in self._models:  # a reload of a served one stays AVAILABLE
+                    self._states[version] = VersionState("LOADING")
             try:
                 model, warmed = _load(path, self.warmup)
             except Exception as error:  # a bad version must not stop the others
                 self._failed[version] = mtime
+                with self._lock:
+                    if version not in self._models:
+                        self._states[version] = _error_state(error)
                 self._log(f"failed to load version {version}: {error}")
                 continue
             with self._lock:
                 old = self._models.get(version)
                 self._models[version] = model
                 self._loaded_mtime[version] = mtime
+                self._states[version] = VersionState("AVAILABLE")
             if old is not None:
                 old.close()
             self._log(f"loaded version {version} from {path} "
@@ -211,6 +255,7 @@ class ModelVersions:
             with self._lock:
                 model = self._models.pop(version)
                 self._loaded_mtime.pop(version)
+                self._states[version] = VersionState("END")
             model.close()
             self._log(f"unloaded version {version}: " + (
                 f"not in version policy {self.policy}" if version in found
@@ -230,5 +275,7 @@ class ModelVersions:
             self._poller.join()
         with self._lock:
             models, self._models = list(self._models.values()), {}
+            self._states.update({version: VersionState("END") for version, state
+                                 in self._states.items() if state.state != "END"})
         for model in models:
             model.close()

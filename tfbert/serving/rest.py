@@ -9,9 +9,9 @@ value when the signature has several inputs) or "inputs" (columnar: a value, or 
 input name -> value), and an optional "signature_name"; it answers "predictions" or "outputs"
 in the same format. Classify and Regress take "examples" and an optional "context", and answer
 "results". The JSON of tensors and Examples is `tfbert.serving.json_tensors`. As in TF
-Serving, unknown top-level fields are ignored. Errors come back as {"error": "..."} with TF Serving's HTTP
-status for the status code (400 INVALID_ARGUMENT and FAILED_PRECONDITION, 404 NOT_FOUND,
-501 UNIMPLEMENTED, 500 INTERNAL, ...); a body over `max_body_bytes` gets 413.
+Serving, unknown top-level fields are ignored. Errors come back as {"error": "..."} with TF
+Serving's HTTP status for the status code (400 INVALID_ARGUMENT and FAILED_PRECONDITION,
+404 NOT_FOUND, 501 UNIMPLEMENTED, 500 INTERNAL, ...); a body over `max_body_bytes` gets 413.
 """
 from __future__ import annotations
 
@@ -258,8 +258,10 @@ class RestServer:
     bound one), answered in background threads until `stop()`.
 
     >>> import json, tempfile, urllib.request
-    >>> from tfbert.serving.model_versions import ModelVersions
-    >>> core = ServingCore("demo", ModelVersions(tempfile.mkdtemp(), poll_seconds=0))
+    >>> from tfbert.serving.model_config import ModelConfig
+    >>> from tfbert.serving.served_models import ServedModels
+    >>> models = ServedModels([ModelConfig("demo", tempfile.mkdtemp())], poll_seconds=0)
+    >>> core = ServingCore(models)
     >>> rest = RestServer(core, "127.0.0.1", port=0)
     >>> url = f"http://127.0.0.1:{rest.port}/v1/models/demo:predict"
     >>> try:
@@ -267,7 +269,7 @@ class RestServer:
     ... except urllib.error.HTTPError as error:
     ...     print(error.code, json.load(error)["error"])
     400 JSON parse error: Expecting ',' delimiter at offset 16
-    >>> rest.stop()
+    >>> rest.stop(); models.close()
     """
 
     def __init__(self, core: ServingCore, host: str = "0.0.0.0", port: int = 8501,

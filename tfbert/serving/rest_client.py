@@ -30,7 +30,7 @@ from grpc import StatusCode
 
 from tfbert.serving.client import (DEFAULT_MAX_BATCH_SIZE, DEFAULT_SIGNATURE, ServingError,
                                    batch_size, check_client_options, concatenate_outputs,
-                                   pair_inputs, request_chunks, signature_inputs)
+                                   example_api, pair_inputs, request_chunks, signature_inputs)
 
 # The status codes behind TF Serving's HTTP statuses (400, 409 and 500 stand for several).
 _CODES = {400: StatusCode.INVALID_ARGUMENT, 401: StatusCode.UNAUTHENTICATED,
@@ -82,28 +82,44 @@ def _text(value: np.ndarray) -> np.ndarray:
 class RestClient:
     """Calls the model `model_name` served at `url` ("http://host:port") over REST.
 
-    `timeout` (seconds) bounds every call; `version` pins a model version (default: the latest
-    the server serves); `max_batch_size` caps the texts (or examples) of one request, as for
-    `PredictionClient`.
+    `timeout` (seconds) bounds every call; `version` pins a model version, or `version_label`
+    one of its labels (default: the latest the server serves); `max_batch_size` caps the
+    texts (or examples) of one request, as for `PredictionClient`. The signature metadata is
+    fetched once and kept (one HTTP request per predict call); it is fetched again after a
+    call fails. (TF Serving's REST answers do not say which version answered: without a pinned
+    version, a new version whose signatures differ shows as one failed call.)
     """
 
     def __init__(self, url: str, model_name: str, timeout: float = 30.0,
-                 version: int | None = None, max_batch_size: int = DEFAULT_MAX_BATCH_SIZE):
+                 version: int | None = None, max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
+                 version_label: str | None = None):
         parts = urllib.parse.urlsplit(url) if isinstance(url, str) else None
         if not parts or parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"`url` must be 'http://host:port'; got {url!r}")
-        check_client_options(timeout, max_batch_size)
+        check_client_options(timeout, max_batch_size, version, version_label)
         self.max_batch_size = max_batch_size
         self.url = url.rstrip("/")
         self.model_name = model_name
         self.timeout = timeout
         self.version = version
+        self.version_label = version_label
         self._model_url = f"{self.url}/v1/models/{urllib.parse.quote(model_name, safe='')}" + (
-            f"/versions/{version}" if version is not None else "")
+            f"/versions/{version}" if version is not None else
+            f"/labels/{urllib.parse.quote(version_label, safe='')}" if version_label is not None
+            else "")
+        self._signatures: dict | None = None  # the last metadata() answer
 
     def _call(self, suffix: str, payload: dict | None = None, part: str = ""):
         """The JSON answer of GET (no payload) or POST `payload` to the model URL + `suffix`
-        (`part`: which texts it carries, for error messages)."""
+        (`part`: which texts it carries, for error messages); a failure also forgets the
+        kept metadata."""
+        try:
+            return self._send(suffix, payload, part)
+        except ServingError:
+            self._signatures = None
+            raise
+
+    def _send(self, suffix: str, payload: dict | None, part: str):
         data = None if payload is None else json.dumps(payload).encode()
         request = urllib.request.Request(self._model_url + suffix, data=data,
                                          headers={"Content-Type": "application/json"})
@@ -161,8 +177,20 @@ class RestClient:
             arrays[name] = array
         return arrays
 
+    def _metadata(self) -> dict[str, dict]:
+        """`metadata()`, from the last fetch while it holds."""
+        return self._signatures if self._signatures is not None else self.metadata()
+
     def _predict(self, inputs: dict[str, np.ndarray], signature: str,
                  signatures: dict) -> dict[str, np.ndarray]:
+        try:
+            return self._predict_with(inputs, signature, signatures)
+        except Exception:  # e.g. an answer that no longer fits the kept signatures
+            self._signatures = None
+            raise
+
+    def _predict_with(self, inputs: dict[str, np.ndarray], signature: str,
+                      signatures: dict) -> dict[str, np.ndarray]:
         outputs = self._signature(signatures, signature)["outputs"]
         arrays = {name: np.asarray(value) for name, value in inputs.items()}
         chunks, starts = [], []
@@ -179,7 +207,7 @@ class RestClient:
                         signature: str = DEFAULT_SIGNATURE) -> dict[str, np.ndarray]:
         """Runs `signature` on named input arrays; returns the output arrays as served
         (strings as bytes)."""
-        return self._predict(inputs, signature, self.metadata())
+        return self._predict(inputs, signature, self._metadata())
 
     def predict(self, texts: Sequence[str | bytes], signature: str | None = None,
                 text_pair: Sequence[str | bytes] | None = None) -> dict[str, np.ndarray]:
@@ -187,7 +215,7 @@ class RestClient:
         `signature` defaults to `serving_default`, or with pairs to `text_pair` where the model
         has it; string outputs come back as `str` arrays, numbers as NumPy arrays."""
         texts = _texts(texts, "texts")
-        signatures = self.metadata()
+        signatures = self._metadata()
         if text_pair is None:
             signature = signature or DEFAULT_SIGNATURE
             inputs = {"text": np.array(texts, object)}
@@ -203,9 +231,10 @@ class RestClient:
         outputs = self._predict(inputs, signature, signatures)
         return {name: _text(value) for name, value in outputs.items()}
 
-    def takes_examples(self, signature: str) -> bool:
-        """Whether `signature` takes serialized tf.Examples (`inputs`), as Classify needs."""
-        return list(self._signature(self.metadata(), signature)["inputs"]) == ["inputs"]
+    def example_api(self, signature: str) -> str | None:
+        """"classify" or "regress": the API that runs `signature` on tf.Examples; None for a
+        Predict signature (as `PredictionClient.example_api`)."""
+        return example_api(self._metadata(), signature, self._where)
 
     def _results(self, method: str, signature: str, texts, text_pair) -> list:
         """The "results" of the classify or regress API for Examples with features `text` (or
@@ -242,7 +271,8 @@ class RestClient:
                 for value in self._results(":regress", signature, texts, text_pair)]
 
     def metadata(self) -> dict[str, dict]:
-        """Signature name -> {"inputs": {name: {dtype, shape}}, "outputs": {...}}."""
+        """Signature name -> {"inputs": {name: {dtype, shape}}, "outputs": {...}}, fetched from
+        the server (and kept for the calls that need it)."""
         answer = self._call("/metadata")["metadata"]["signature_def"]["signature_def"]
 
         def describe(tensors: dict) -> dict:
@@ -252,9 +282,11 @@ class RestClient:
                             for d in info["tensor_shape"].get("dim", [])]}
                     for name, info in sorted(tensors.items())}
 
-        return {name: {"inputs": describe(d.get("inputs", {})),
-                       "outputs": describe(d.get("outputs", {}))}
-                for name, d in sorted(answer.items()) if name != "__saved_model_init_op"}
+        self._signatures = {name: {"inputs": describe(d.get("inputs", {})),
+                                   "outputs": describe(d.get("outputs", {}))}
+                            for name, d in sorted(answer.items())
+                            if name != "__saved_model_init_op"}
+        return self._signatures
 
     def close(self) -> None:
         """Nothing to free (every call opens its own connection); for `with` symmetry."""

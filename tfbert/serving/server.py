@@ -1,10 +1,12 @@
-"""`ModelServer`: TF Serving's gRPC (and REST) APIs for one model, for development and tests.
+"""`ServingCore`: TF Serving's requests answered on `ServedModels`, and the gRPC services on it
+(`ModelServer`, in `tfbert.serving.model_server`, runs them with the REST API).
 
 `ServingCore` answers the requests the way TF Serving's server core does: it finds the model
-version (latest, `model_spec.version`, or `model_spec.version_label` through `version_labels`),
-looks up the signature and runs it. The gRPC services (PredictionService: `Predict`,
-`Classify`, `Regress`, `GetModelMetadata`; ModelService: `GetModelStatus`) and the REST API
-(`tfbert.serving.rest`) both call it, so they give the same outputs. Status codes follow TF
+(by `model_spec.name`, among `ServedModels`) and its version (latest, `model_spec.version`, or
+`model_spec.version_label` through the model's version labels), looks up the signature and
+runs it. The gRPC services (PredictionService: `Predict`, `Classify`, `Regress`,
+`GetModelMetadata`; ModelService: `GetModelStatus`) and the REST API (`tfbert.serving.rest`)
+both call it, so they give the same outputs. Status codes follow TF
 Serving: an unknown model or version is NOT_FOUND, an unknown version label INVALID_ARGUMENT;
 an unknown signature is FAILED_PRECONDITION for Predict and INVALID_ARGUMENT for Classify and
 Regress; bad inputs are INVALID_ARGUMENT. As in TF Serving (whose
@@ -15,8 +17,6 @@ output `outputs`. Production runs `tensorflow_model_server` (see README) on the 
 """
 from __future__ import annotations
 
-import os
-from concurrent import futures
 from typing import Callable, Mapping, NamedTuple, Sequence
 
 import grpc
@@ -26,12 +26,13 @@ from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2,
                                      get_model_status_pb2, model_service_pb2_grpc, predict_pb2,
                                      prediction_service_pb2_grpc, regression_pb2)
 
-from tfbert.export.examples import CLASSIFY_CLASSES, CLASSIFY_INPUTS, CLASSIFY_SCORES
+from tfbert.export.examples import (CLASSIFY_CLASSES, CLASSIFY_INPUTS, CLASSIFY_SCORES,
+                                    REGRESS_OUTPUTS)
 from tfbert.export.session_model import SessionModel
-from tfbert.serving.client import DEFAULT_SIGNATURE, MAX_MESSAGE_BYTES
-from tfbert.serving.model_versions import ModelVersions, VersionNotFoundError, VersionPolicy
+from tfbert.serving.client import DEFAULT_SIGNATURE
+from tfbert.serving.model_versions import VersionNotFoundError
+from tfbert.serving.served_models import ModelNotFoundError, ServedModels
 
-REGRESS_OUTPUTS = "outputs"  # the one output of a regression signature (TF Serving's name)
 _CODES = {code.value[0]: code for code in grpc.StatusCode}  # TF and gRPC share the numbers
 
 
@@ -47,7 +48,7 @@ def status_of(error: Exception) -> tuple[grpc.StatusCode, str]:
     """The status code and message for an error raised while answering a request."""
     if isinstance(error, RequestError):
         return error.code, str(error)
-    if isinstance(error, VersionNotFoundError):
+    if isinstance(error, (VersionNotFoundError, ModelNotFoundError)):
         return grpc.StatusCode.NOT_FOUND, str(error)
     if isinstance(error, (ValueError, TypeError)):
         return grpc.StatusCode.INVALID_ARGUMENT, str(error)
@@ -62,6 +63,7 @@ def _invalid(message: str) -> RequestError:
 
 
 class Servable(NamedTuple):
+    name: str
     version: int
     model: SessionModel
 
@@ -100,42 +102,28 @@ def _serialized_examples(request_input) -> np.ndarray:
 
 
 class ServingCore:
-    """Finds versions and signatures of the model `model_name` and runs TF Serving's requests.
+    """Finds models, versions and signatures among `models` (a `ServedModels`) and runs TF
+    Serving's requests. A version label (`model_spec.version_label`, `/labels/L` in REST) maps
+    to a version through the model's labels."""
 
-    `version_labels` maps a label (`model_spec.version_label`, `/labels/L` in REST) to a
-    version number.
-    """
-
-    def __init__(self, model_name: str, versions: ModelVersions,
-                 version_labels: Mapping[str, int] | None = None):
-        labels = dict(version_labels or {})
-        for label, version in labels.items():
-            if not isinstance(label, str) or not label:
-                raise ValueError(f"version labels must be non-empty strings; got {label!r}")
-            if isinstance(version, bool) or not isinstance(version, int) or version < 0:
-                raise ValueError(f"version label {label!r} must name a version number >= 0; "
-                                 f"got {version!r}")
-        self.model_name = model_name
-        self.versions = versions
-        self.version_labels = labels
+    def __init__(self, models: ServedModels):
+        self.models = models
 
     def servable(self, spec) -> Servable:
         """The loaded version `spec` (a ModelSpec) asks for."""
         if not spec.name:
-            raise _invalid(f"model_spec.name is empty; this server serves {self.model_name!r}")
-        if spec.name != self.model_name:
-            raise RequestError(grpc.StatusCode.NOT_FOUND, f"model {spec.name!r} not found; "
-                                                          f"this server serves {self.model_name!r}")
+            raise _invalid(f"model_spec.name is empty; this server serves {self.models.names}")
+        model = self.models.get(spec.name)
         choice = spec.WhichOneof("version_choice")
         version = None
         if choice == "version":
             version = spec.version.value
         elif choice == "version_label":
-            if spec.version_label not in self.version_labels:
-                raise _invalid(f"unknown version label {spec.version_label!r}; labels are "
-                               f"{sorted(self.version_labels)}")
-            version = self.version_labels[spec.version_label]
-        return Servable(*self.versions.get(version))
+            if spec.version_label not in model.labels:  # TF Serving's message, then ours
+                raise _invalid(f"Unrecognized servable version label: {spec.version_label} "
+                               f"(model {spec.name!r} has labels {sorted(model.labels)})")
+            version = model.labels[spec.version_label]
+        return Servable(spec.name, *model.versions.get(version))
 
     def predict(self, servable: Servable, signature_name: str, inputs: Mapping[str, np.ndarray],
                 output_filter: Sequence[str] = ()) -> dict[str, np.ndarray]:
@@ -184,7 +172,7 @@ class ServingCore:
                            f"{CLASSIFY_SCORES!r} {list(scores.shape)} of signature {name!r} "
                            "must have the same shape")
         response = classification_pb2.ClassificationResponse()
-        _fill_spec(response.model_spec, self.model_name, servable.version, name)
+        _fill_spec(response.model_spec, servable.name, servable.version, name)
         table = classes if classes is not None else scores
         for row in range(table.shape[0]):
             classifications = response.result.classifications.add()
@@ -208,7 +196,7 @@ class ServingCore:
                            f"[{len(examples)}] or [{len(examples)}, 1]; got {values.dtype.name} "
                            f"{list(values.shape)}")
         response = regression_pb2.RegressionResponse()
-        _fill_spec(response.model_spec, self.model_name, servable.version, name)
+        _fill_spec(response.model_spec, servable.name, servable.version, name)
         for value in values.reshape(-1):
             response.result.regressions.add().value = float(value)
         return response
@@ -224,29 +212,36 @@ class ServingCore:
         for name, definition in servable.model.meta_graph.signature_def.items():
             signature_map.signature_def[name].CopyFrom(definition)
         response = get_model_metadata_pb2.GetModelMetadataResponse()
-        response.model_spec.name = self.model_name
+        response.model_spec.name = servable.name
         response.model_spec.version.value = servable.version
         response.metadata["signature_def"].Pack(signature_map)
         return response
 
     def status(self, spec) -> get_model_status_pb2.GetModelStatusResponse:
-        """AVAILABLE for each loaded version (newest first), or only `spec.version`. As in TF
-        Serving, a version label is not looked at: the status of every version comes back."""
-        loaded = self.versions.versions if spec.name == self.model_name else []
-        if not loaded:
+        """The state of each version (newest first), or only of `spec.version`, as TF Serving's
+        GetModelStatus: AVAILABLE (served), LOADING, or END (unloaded, or failed to load, with
+        the error in `status`). As in TF Serving, a version label is not looked at."""
+        try:
+            states = self.models.get(spec.name).versions.states()
+        except ModelNotFoundError:
+            states = {}
+        if not states:
             raise RequestError(grpc.StatusCode.NOT_FOUND,
                                f"no version of model {spec.name!r} is loaded")
         if spec.HasField("version"):
-            if spec.version.value not in loaded:
+            if spec.version.value not in states:
                 raise RequestError(grpc.StatusCode.NOT_FOUND,
                                    f"version {spec.version.value} of model {spec.name!r} is "
-                                   f"not loaded; loaded versions are {loaded}")
-            loaded = [spec.version.value]
+                                   f"not loaded; its versions are {sorted(states)}")
+            states = {spec.version.value: states[spec.version.value]}
         response = get_model_status_pb2.GetModelStatusResponse()
-        for version in sorted(loaded, reverse=True):
+        for version in sorted(states, reverse=True):
+            state = states[version]
             status = response.model_version_status.add(version=version)
-            status.state = get_model_status_pb2.ModelVersionStatus.AVAILABLE
-            status.status.SetInParent()  # error_code OK, as TF Serving always sets it
+            status.state = get_model_status_pb2.ModelVersionStatus.State.Value(state.state)
+            status.status.SetInParent()  # error_code OK unless it failed, as TF Serving sets it
+            status.status.error_code = state.error_code
+            status.status.error_message = state.error_message
         return response
 
 
@@ -296,7 +291,7 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
         signature = request.model_spec.signature_name or DEFAULT_SIGNATURE
         outputs = self.core.predict(servable, signature, inputs, list(request.output_filter))
         response = predict_pb2.PredictResponse()
-        _fill_spec(response.model_spec, self.core.model_name, servable.version, signature)
+        _fill_spec(response.model_spec, servable.name, servable.version, signature)
         for name, value in outputs.items():
             response.outputs[name].CopyFrom(tf.make_tensor_proto(value))
         return response
@@ -331,79 +326,3 @@ class ModelStatusServicer(model_service_pb2_grpc.ModelServiceServicer):
         """The state of the model's versions."""
         _require_spec(request)
         return self.core.status(request.model_spec)
-
-
-class ModelServer:
-    """A running gRPC server (and, with `rest_api_port`, REST server) for the model in
-    `base_path` (versions in integer subdirectories).
-
-    `port=0` (or `rest_api_port=0`) picks a free port; `port` (`rest_port`) then holds the
-    bound one. `rest_api_port=None` serves no REST API. `version_labels` maps version labels
-    to version numbers. Both APIs answer from `core` (a `ServingCore`). `stop()` shuts both
-    down.
-
-    >>> import json, tempfile, urllib.request
-    >>> server = ModelServer(tempfile.mkdtemp(), "demo", port=0, host="127.0.0.1",
-    ...                      rest_api_port=0)
-    >>> server.port > 0, server.rest_port > 0
-    (True, True)
-    >>> try:
-    ...     urllib.request.urlopen(f"http://127.0.0.1:{server.rest_port}/v1/models/demo")
-    ... except urllib.error.HTTPError as error:
-    ...     print(error.code, json.load(error)["error"])
-    404 no version of model 'demo' is loaded
-    >>> server.stop()
-    """
-
-    def __init__(self, base_path: str | os.PathLike, model_name: str, port: int = 8500,
-                 host: str = "0.0.0.0", poll_seconds: float = 1.0, max_workers: int = 8,
-                 log: Callable[[str], None] | None = None,
-                 version_policy: VersionPolicy = VersionPolicy(),
-                 rest_api_port: int | None = None,
-                 version_labels: Mapping[str, int] | None = None):
-        from tfbert.serving.rest import RestServer
-
-        if not model_name:
-            raise ValueError("`model_name` must be a non-empty string")
-        self.versions = ModelVersions(base_path, poll_seconds, log=log, policy=version_policy)
-        try:
-            self.core = ServingCore(model_name, self.versions, version_labels)
-        except ValueError:
-            self.versions.close()
-            raise
-        options = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-                   ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)]
-        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers),
-                                   options=options)
-        prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
-            PredictionServicer(self.core), self._server)
-        model_service_pb2_grpc.add_ModelServiceServicer_to_server(
-            ModelStatusServicer(self.core), self._server)
-        try:
-            self.port = self._server.add_insecure_port(f"{host}:{port}")
-        except RuntimeError:
-            self.port = 0
-        if self.port == 0:
-            self.versions.close()
-            raise OSError(f"cannot listen on {host}:{port} (in use, or not an address here)")
-        self._rest = None
-        if rest_api_port is not None:
-            try:
-                self._rest = RestServer(self.core, host, rest_api_port)
-            except OSError:
-                self._server.stop(None)
-                self.versions.close()
-                raise
-        self.rest_port = self._rest.port if self._rest else None
-        self._server.start()
-
-    def wait(self) -> None:
-        """Blocks until the server stops."""
-        self._server.wait_for_termination()
-
-    def stop(self, grace: float | None = 1.0) -> None:
-        """Stops accepting requests, lets running ones finish for `grace` s, frees the models."""
-        if self._rest is not None:
-            self._rest.stop()
-        self._server.stop(grace).wait()
-        self.versions.close()

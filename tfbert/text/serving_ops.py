@@ -1,19 +1,26 @@
-"""Which ops a graph may use so that TF Serving can run it, and an audit of a graph's ops.
+"""Which ops a graph may use so that a given TF Serving version can run it, and an audit.
 
-TF Serving links all core TensorFlow kernels, but of tensorflow-text only the kernels below
-(since TF Serving 2.14). An op counts as core TensorFlow if `tf.raw_ops` has it.
+TF Serving links all core TensorFlow kernels of its own TF release, but of tensorflow-text
+only the kernels below (since TF Serving 2.14; `TFText>RoundRobinTrim` since 2.20). An op
+counts as core TensorFlow if `tf.raw_ops` has it, except the Python callbacks (`PyFunc`,
+`EagerPyFunc`, `PyFuncStateless`: TF Serving has no Python) and, for a target below 2.20, the
+core ops its TF release does not have yet (`tfbert.text.core_op_versions`, read from each
+release's `tf.raw_ops`).
 
 >>> @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
 ... def lengths(text):
 ...     return tf.strings.length(tf.strings.lower(text))
 >>> sorted(op for op in graph_ops(lengths) if op not in ("Const", "NoOp", "Identity"))
 ['Placeholder', 'StringLength', 'StringLower']
->>> disallowed_ops(lengths)
+>>> disallowed_ops(lengths, serving_version="2.14")
 set()
 """
 from __future__ import annotations
 
 import tensorflow as tf
+
+from tfbert.names import DEFAULT_SERVING_VERSION, SERVING_VERSIONS
+from tfbert.text.core_op_versions import ADDED_AFTER_2_14
 
 ALLOWED_TEXT_OPS = frozenset(
     {
@@ -26,6 +33,20 @@ ALLOWED_TEXT_OPS = frozenset(
         "WordpieceTokenizeWithOffsets",
     }
 )
+LATER_TEXT_OPS = {"TFText>RoundRobinTrim": "2.20"}  # tf-text op -> first TF Serving with it
+PYTHON_OPS = frozenset({"PyFunc", "EagerPyFunc", "PyFuncStateless"})  # need a Python runtime
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def check_serving_version(serving_version: str) -> str:
+    """`serving_version` if it is one of `SERVING_VERSIONS`, else a ValueError."""
+    if serving_version not in SERVING_VERSIONS:
+        raise ValueError(f"`serving_version` must be one of {list(SERVING_VERSIONS)}; got "
+                         f"{serving_version!r}")
+    return serving_version
 
 
 def _graph_def(function) -> tf.compat.v1.GraphDef:
@@ -53,17 +74,42 @@ def graph_ops(function) -> set[str]:
     return ops - {f.signature.name for f in graph_def.library.function}
 
 
-def disallowed_ops(function) -> set[str]:
-    """Ops of `function` that TF Serving cannot run (neither core TF nor an allowed text op)."""
-    ops = graph_ops(function) - ALLOWED_TEXT_OPS
-    return {op for op in ops if not hasattr(tf.raw_ops, op)}
+def _why_not(op: str, serving_version: str) -> str | None:
+    """Why TF Serving `serving_version` cannot run `op`, or None if it can."""
+    if op in PYTHON_OPS:
+        return "a Python callback (TF Serving runs no Python)"
+    if op in ALLOWED_TEXT_OPS:
+        return None
+    added = LATER_TEXT_OPS.get(op) or ADDED_AFTER_2_14.get(op)
+    if added is not None:
+        if _version_key(serving_version) >= _version_key(added):
+            return None
+        return f"added in TF Serving {added}"
+    if not hasattr(tf.raw_ops, op):
+        return "neither core TensorFlow nor a tf-text kernel TF Serving links"
+    return None
 
 
-def check_serving_ops(function) -> None:
-    """Raises ValueError naming every op of `function` that TF Serving cannot run."""
-    bad = disallowed_ops(function)
+def _reasons(function, serving_version: str) -> dict[str, str]:
+    """Ops of `function` that TF Serving `serving_version` cannot run -> why."""
+    check_serving_version(serving_version)
+    reasons = {op: _why_not(op, serving_version) for op in graph_ops(function)}
+    return {op: reason for op, reason in reasons.items() if reason is not None}
+
+
+def disallowed_ops(function, serving_version: str = DEFAULT_SERVING_VERSION) -> set[str]:
+    """Ops of `function` that TF Serving `serving_version` cannot run."""
+    return set(_reasons(function, serving_version))
+
+
+def check_serving_ops(function, serving_version: str = DEFAULT_SERVING_VERSION) -> None:
+    """Raises ValueError naming every op of `function` that TF Serving `serving_version`
+    cannot run, and why."""
+    bad = _reasons(function, serving_version)
     if bad:
+        listed = "; ".join(f"{op}: {reason}" for op, reason in sorted(bad.items()))
         raise ValueError(
-            f"the graph uses ops TF Serving does not link: {sorted(bad)}; allowed are core "
-            f"TensorFlow ops and {sorted(ALLOWED_TEXT_OPS)}"
+            f"the graph uses ops TF Serving {serving_version} cannot run: {listed}. Allowed "
+            f"are core TensorFlow ops of TF {serving_version} (no Python callbacks) and "
+            f"{sorted(ALLOWED_TEXT_OPS)}"
         )
