@@ -153,3 +153,14 @@ def test_missing_weights_are_named(tmp_path):
         read_hf(tmp_path / "hf")
     with pytest.raises(FileNotFoundError, match="config.json is missing"):
         read_hf(tmp_path / "nothing")
+
+
+def test_sharded_safetensors_are_read(tmp_path):
+    hf = save_hf(transformers.BertModel, tmp_path / "hf", **CONFIGS["gelu"])
+    hf.save_pretrained(tmp_path / "sharded", max_shard_size="100KB")
+    assert (tmp_path / "sharded" / "model.safetensors.index.json").is_file()
+    (tmp_path / "sharded" / "vocab.txt").write_bytes((tmp_path / "hf" / "vocab.txt").read_bytes())
+    whole, sharded = read_hf(tmp_path / "hf"), read_hf(tmp_path / "sharded")
+    assert set(whole.weights) == set(sharded.weights)
+    for name, value in whole.weights.items():
+        np.testing.assert_array_equal(sharded.weights[name], value, err_msg=name)

@@ -158,7 +158,9 @@ def test_export_layout_assets_and_info(classifier_export, vocab_file):
     assert info == {"task": "classify", "seq_length": builders.SEQ_LENGTH,
                     "labels": builders.LABELS,
                     "signatures": ["classify", "classify_pair", "preprocess", "serving_default",
-                                   "text_pair"]}
+                                   "text_pair"],
+                    "tokenizer_compat": "google",  # a tfbert model: original BERT's rules
+                    "serving_version": "2.14"}  # the default target: the oldest TF Serving
     assert (extra / "labels.txt").read_text().splitlines() == builders.LABELS
     # TF Serving's Classify runs only classification signatures; Predict the others.
     saved_model = saved_model_pb2.SavedModel.FromString(
@@ -185,8 +187,10 @@ def test_versions_must_be_integers_and_new(classifier_dir, classifier_export, tm
 def test_overwrite_replaces_a_version(classifier_dir, classifier_export, tmp_path):
     out = tmp_path / "clf" / "7"
     shutil.copytree(classifier_export, out)
-    export_model(classifier_dir, "embed", out, seq_length=16, overwrite=True)
-    assert json.loads((out / "assets.extra" / "tfbert.json").read_text())["task"] == "embed"
+    export_model(classifier_dir, "embed", out, seq_length=16, overwrite=True,
+                 serving_version="2.20")
+    info = json.loads((out / "assets.extra" / "tfbert.json").read_text())
+    assert (info["task"], info["serving_version"]) == ("embed", "2.20")
     assert os.listdir(out.parent) == ["7"]
 
 

@@ -169,15 +169,16 @@ def test_export_through_the_session_loader(model_dir, tmp_path, monkeypatch):
     threshold = _threshold(model_dir, **settings)
 
     class SmallQATask(QATask):
-        def __init__(self, model, vocab_file, lower_case, seq_length):
+        def __init__(self, model, vocab_file, lower_case, seq_length, compat):
             super().__init__(model, vocab_file, lower_case, seq_length, **SETTINGS, **settings,
-                             null_threshold=threshold)
+                             null_threshold=threshold, compat=compat)
 
     monkeypatch.setitem(tasks.TASKS, "qa", SmallQATask)
     out = export_model(model_dir, "qa", tmp_path / "qa" / "1", seq_length=SEQ_LENGTH)
     info = json.loads((out / "assets.extra" / "tfbert.json").read_text())
     assert info == {"task": "qa", "seq_length": SEQ_LENGTH, **SETTINGS, **settings,
-                    "null_threshold": threshold, "signatures": ["preprocess", "serving_default"]}
+                    "null_threshold": threshold, "signatures": ["preprocess", "serving_default"],
+                    "tokenizer_compat": "google", "serving_version": "2.14"}
     model = SessionModel(out)  # the TF1 session loader, as TF Serving loads it
     try:
         serving_ops.check_serving_ops(model.meta_graph.graph_def)

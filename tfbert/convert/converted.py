@@ -23,6 +23,9 @@ class ConvertedModel:
     vocab_file: Path | None = None
     do_lower_case: bool | None = None
     notes: tuple[str, ...] = ()  # what the source had that the conversion left out
+    tokenizer_compat: str = "google"  # whose tokenizer the weights were trained with
+    # How the model embeds text ({"pooling", "normalize", "seq_length"}; sentence-transformers)
+    embedding: dict[str, Any] | None = None
 
     def save(self, directory: str | os.PathLike, overwrite: bool = False,
              vocab_file: str | os.PathLike | None = None) -> Path:
@@ -36,7 +39,9 @@ class ConvertedModel:
         lower_case = self.do_lower_case if vocab_file is None else None
         return write_model_directory(directory, self.config, self.task, self.weights,
                                      vocab_file=vocab_file or self.vocab_file,
-                                     do_lower_case=lower_case, overwrite=overwrite)
+                                     do_lower_case=lower_case, overwrite=overwrite,
+                                     tokenizer_compat=self.tokenizer_compat,
+                                     embedding=self.embedding)
 
 
 def match_model(config: BertConfig, task: dict[str, Any], tensors: dict[str, np.ndarray],

@@ -7,30 +7,39 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import safetensors
+import tensorflow as tf
 
 from tfbert.config import BertConfig
 from tfbert.convert.converted import ConvertedModel
-from tfbert.convert.names import HF_IGNORED, hf_key
-from tfbert.convert.safetensors_file import read_safetensors
+from tfbert.convert.hub import hf_folder
+from tfbert.convert.names import HF_ARCHITECTURES, HF_IGNORED, hf_key
 from tfbert.models.model_directory import build_model
 
 logger = logging.getLogger(__name__)
 
-# HF architecture -> tfbert task spec (num_labels/labels are added from the config).
-_ARCHITECTURES = {
-    "BertModel": {"class": "BertEncoder"},
-    "BertForPreTraining": {"class": "BertPretrainer", "next_sentence": True},
-    "BertForMaskedLM": {"class": "BertPretrainer", "next_sentence": False},
-    "BertForSequenceClassification": {"class": "BertClassifier"},
-    "BertForTokenClassification": {"class": "BertTokenClassifier"},
-    "BertForQuestionAnswering": {"class": "BertSpanQA"},
-}
 # HF may build these without a pooler; tfbert's encoder always has one, then left at initialization.
 _NO_POOLER = ("BertPretrainer", "BertTokenClassifier", "BertSpanQA")
 _ENCODER_PREFIXES = ("embeddings.", "encoder.", "pooler.")
 
 
-def read_hf(directory: str | Path) -> ConvertedModel:
+def read_hf(source: str | Path) -> ConvertedModel:
+    """Reads an HF BERT folder, or an HF hub id `org/name[@revision]` (fetched into the HF cache
+    first, `tfbert.convert.hub`; a local folder of the same name wins), into tfbert names. A
+    sentence-transformers folder (modules.json) keeps its pooling, normalisation and
+    max_seq_length (`tfbert.convert.sentence_transformers`).
+    """
+    directory = hf_folder(source)
+    if (directory / "modules.json").is_file():
+        # sentence_transformers reads its Transformer with read_hf_folder: imported here, not
+        # at the top, as that module imports this one.
+        from tfbert.convert.sentence_transformers import read_sentence_transformers
+
+        return read_sentence_transformers(directory)
+    return read_hf_folder(directory)
+
+
+def read_hf_folder(directory: str | Path) -> ConvertedModel:
     """Reads an HF BERT folder into tfbert names (no network; only local files).
 
     Weights come from `model.safetensors` (or its shards), or `pytorch_model.bin` when torch
@@ -66,7 +75,7 @@ def read_hf(directory: str | Path) -> ConvertedModel:
                          f"{task['class']}, e.g. {unused[:5]}; is this a BERT model?")
     vocab = directory / "vocab.txt"
     return ConvertedModel(config, task, weights, vocab if vocab.is_file() else None,
-                          _do_lower_case(directory))
+                          _do_lower_case(directory), tokenizer_compat="hf")
 
 
 def _read_hf_weights(directory: Path) -> dict[str, np.ndarray]:
@@ -74,7 +83,12 @@ def _read_hf_weights(directory: Path) -> dict[str, np.ndarray]:
     if single.is_file():
         return read_safetensors(single)
     if index.is_file():
-        shards = sorted(set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values()))
+        try:
+            weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
+        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            raise ValueError(f"{index} is not a safetensors index (a JSON object with a "
+                             f"`weight_map`): {error!r}") from None
+        shards = sorted(set(weight_map.values()))
         return {k: v for shard in shards for k, v in read_safetensors(directory / shard).items()}
     legacy = directory / "pytorch_model.bin"
     if legacy.is_file():
@@ -83,11 +97,29 @@ def _read_hf_weights(directory: Path) -> dict[str, np.ndarray]:
         except ImportError:
             raise ValueError(f"{legacy} is a PyTorch pickle: reading it needs torch. Install "
                              "torch, or re-save the model with safetensors.") from None
-        state = torch.load(legacy, map_location="cpu", weights_only=True)
+        try:
+            state = torch.load(legacy, map_location="cpu", weights_only=True)
+        except Exception as error:  # torch raises pickle, zip and runtime errors alike
+            raise ValueError(f"{legacy} is not a readable PyTorch state dict: {error}") from None
         return {k: v.float().numpy() if v.is_floating_point() else v.numpy()
                 for k, v in state.items()}
     raise FileNotFoundError(f"{directory} has no weights: expected model.safetensors, "
                             "model.safetensors.index.json or pytorch_model.bin.")
+
+
+def read_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """Every tensor of a safetensors file, read with the `safetensors` library; floating
+    tensors as float32 (bfloat16, which numpy lacks, comes through TensorFlow, widened
+    exactly). A damaged file is a ValueError naming it."""
+    if not path.is_file():
+        raise FileNotFoundError(f"Weights file not found: {path}")
+    try:
+        with safetensors.safe_open(path, framework="tf") as file:
+            tensors = {name: file.get_tensor(name) for name in file.keys()}
+    except safetensors.SafetensorError as error:
+        raise ValueError(f"{path} is not a readable safetensors file: {error}") from None
+    return {name: (tf.cast(tensor, tf.float32) if tensor.dtype.is_floating else tensor).numpy()
+            for name, tensor in tensors.items()}
 
 
 def _normalize_keys(tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -107,9 +139,9 @@ def _task_spec(values: dict[str, Any], tensors: dict[str, np.ndarray]) -> dict[s
     architectures = values.get("architectures") or []
     if architectures:
         name = architectures[0]
-        if name not in _ARCHITECTURES:
+        if name not in HF_ARCHITECTURES:
             raise ValueError(f"HF architecture {name!r} is not supported; tfbert converts "
-                             f"{', '.join(_ARCHITECTURES)}.")
+                             f"{', '.join(HF_ARCHITECTURES)}.")
     elif "cls.seq_relationship.weight" in tensors:
         name = "BertForPreTraining"
     elif "cls.predictions.bias" in tensors:
@@ -121,13 +153,26 @@ def _task_spec(values: dict[str, Any], tensors: dict[str, np.ndarray]) -> dict[s
                          "sequence or token classification: add the architecture to config.json.")
     else:
         name = "BertModel"
-    task = dict(_ARCHITECTURES[name])
+    task = dict(HF_ARCHITECTURES[name])
+    if task["class"] == "BertClassifier" and _is_regression(values, tensors):
+        task = {"class": "BertRegressor"}
+    if task["class"] in ("BertClassifier", "BertRegressor", "BertTokenClassifier") \
+            and values.get("classifier_dropout") is not None:
+        task["dropout"] = float(values["classifier_dropout"])
     if task["class"] in ("BertClassifier", "BertTokenClassifier"):
         num_labels = int(tensors["classifier.weight"].shape[0])
         id2label = values.get("id2label") or {}
         labels = [id2label.get(str(i), id2label.get(i)) for i in range(num_labels)]
         task.update(num_labels=num_labels, labels=labels if all(labels) else None)
     return task
+
+
+def _is_regression(values: dict[str, Any], tensors: dict[str, np.ndarray]) -> bool:
+    """HF's rule: problem_type "regression", or no problem_type and a single output."""
+    problem_type = values.get("problem_type")
+    if problem_type is not None:
+        return problem_type == "regression"
+    return "classifier.weight" in tensors and tensors["classifier.weight"].shape[0] == 1
 
 
 def _check_tied_decoder(tensors: dict[str, np.ndarray]) -> None:

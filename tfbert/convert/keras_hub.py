@@ -1,6 +1,10 @@
-"""Reads keras-hub `BertBackbone` presets (and live backbones) into tfbert names."""
+"""Reads keras-hub `BertBackbone` presets (folders or preset names) and live backbones into
+tfbert names."""
 from __future__ import annotations
 
+import shutil
+import tempfile
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -8,24 +12,32 @@ import numpy as np
 
 from tfbert.config import BertConfig
 from tfbert.convert.converted import ConvertedModel
+from tfbert.convert.hub import keras_hub_preset
 
 
 def read_keras_hub(preset: str | Path) -> ConvertedModel:
-    """Reads a keras-hub BertBackbone preset directory (`save_to_preset` output), offline."""
-    preset = Path(preset)
-    if not (preset / "config.json").is_file():
-        raise FileNotFoundError(f"{preset} is not a keras-hub preset: config.json is missing.")
-    try:
-        import keras_hub
-    except ImportError:
-        raise ValueError("Reading keras-hub presets needs keras-hub (pip install "
-                         "keras-hub).") from None
-    backbone = keras_hub.models.BertBackbone.from_preset(str(preset))
-    vocab = preset / "assets" / "tokenizer" / "vocabulary.txt"
-    return from_keras_hub_backbone(backbone, vocab if vocab.is_file() else None)
+    """Reads a keras-hub BertBackbone preset through keras-hub's own `from_preset`: a local
+    preset folder (`save_to_preset` output; it always wins, and needs no network) or a preset
+    name such as "bert_tiny_en_uncased" (downloaded by kagglehub into its cache: see
+    `tfbert.convert.hub`). The vocabulary and casing come from the preset's `BertTokenizer`.
+    """
+    backbone, tokenizer = keras_hub_preset(str(preset))
+    vocab = Path(preset) / "assets" / "tokenizer" / "vocabulary.txt"
+    lower_case = None if tokenizer is None else bool(tokenizer.lowercase)
+    if vocab.is_file() or tokenizer is None:
+        return from_keras_hub_backbone(backbone, vocab if vocab.is_file() else None, lower_case)
+    # A downloaded preset: its vocabulary, written out for as long as the conversion lives.
+    folder = tempfile.mkdtemp(prefix="tfbert-keras-hub-")
+    vocab = Path(folder) / "vocab.txt"
+    vocab.write_text("".join(f"{token}\n" for token in tokenizer.get_vocabulary()),
+                     encoding="utf-8")
+    converted = from_keras_hub_backbone(backbone, vocab, lower_case)
+    weakref.finalize(converted, shutil.rmtree, folder, True)
+    return converted
 
 
-def from_keras_hub_backbone(backbone: Any, vocab_file: Path | None = None) -> ConvertedModel:
+def from_keras_hub_backbone(backbone: Any, vocab_file: Path | None = None,
+                            do_lower_case: bool | None = None) -> ConvertedModel:
     """Converts a keras-hub BertBackbone object to a tfbert encoder."""
     hidden = backbone.hidden_dim
     config = BertConfig(
@@ -61,7 +73,7 @@ def from_keras_hub_backbone(backbone: Any, vocab_file: Path | None = None) -> Co
         weights.update(_dense(f"{scope}/output/dense", layer._feedforward_output_dense))
         weights.update(_layer_norm(f"{scope}/output/LayerNorm", layer._feedforward_layer_norm))
     weights = {name: np.asarray(value, dtype=np.float32) for name, value in weights.items()}
-    return ConvertedModel(config, {"class": "BertEncoder"}, weights, vocab_file)
+    return ConvertedModel(config, {"class": "BertEncoder"}, weights, vocab_file, do_lower_case)
 
 
 def _dense(scope: str, layer: Any) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 tfbert paths ARE the original BERT checkpoint names (`bert/encoder/layer_0/attention/self/
 query/kernel`), so Google checkpoints need no map. HF PyTorch names follow from the path by
 rule (`/` -> `.`, `layer_0` -> `layer.0`, Dense `kernel` -> transposed `weight`, LayerNorm
-`gamma`/`beta` -> `weight`/`bias`), except the few entries of `_HF_EXCEPTIONS`.
+`gamma`/`beta` -> `weight`/`bias`), except the few entries of `_HF_EXCEPTIONS`. Reading and
+writing HF folders both go through `hf_key`.
 """
 from __future__ import annotations
 
@@ -24,6 +25,19 @@ _HF_LEAVES = {
     "position_embeddings": ("position_embeddings.weight", False),
     "token_type_embeddings": ("token_type_embeddings.weight", False),
 }
+
+# HF architecture -> the tfbert task spec it converts to (readers add num_labels, labels,
+# dropout; a regression BertForSequenceClassification becomes a BertRegressor).
+HF_ARCHITECTURES = {
+    "BertModel": {"class": "BertEncoder"},
+    "BertForPreTraining": {"class": "BertPretrainer", "next_sentence": True},
+    "BertForMaskedLM": {"class": "BertPretrainer", "next_sentence": False},
+    "BertForSequenceClassification": {"class": "BertClassifier"},
+    "BertForTokenClassification": {"class": "BertTokenClassifier"},
+    "BertForQuestionAnswering": {"class": "BertSpanQA"},
+}
+# The HF architectures that build BERT's pooler (the others have add_pooling_layer=False).
+HF_POOLED = ("BertModel", "BertForPreTraining", "BertForSequenceClassification")
 
 # HF keys that carry no weights of their own: buffers, and the MLM decoder tied to the word
 # embeddings (with its bias duplicated as cls.predictions.bias).

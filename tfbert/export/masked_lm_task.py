@@ -20,11 +20,11 @@ class MaskedLMTask(ServingTask):
     tokenizer_class = MaskedTextTokenizer
 
     def __init__(self, model: TaskModel, vocab_file: str, lower_case: bool, seq_length: int,
-                 top_k: int = 5):
+                 top_k: int = 5, compat: str = "google"):
         if not isinstance(model, BertPretrainer):
             raise ValueError(f"task 'mlm' needs a BertPretrainer model directory; got "
                              f"{type(model).__name__}")
-        super().__init__(model, vocab_file, lower_case, seq_length)
+        super().__init__(model, vocab_file, lower_case, seq_length, compat=compat)
         vocabulary = self.preprocessor.tokenizer.vocabulary
         if not isinstance(top_k, int) or not 1 <= top_k <= len(vocabulary):
             raise ValueError(f"`top_k` must be an int in [1, {len(vocabulary)}] (the vocabulary "

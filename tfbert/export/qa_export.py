@@ -95,7 +95,8 @@ class QATask(ServingTask):
 
     def __init__(self, model: TaskModel, vocab_file: str, lower_case: bool, seq_length: int,
                  max_query_length: int = 64, doc_stride: int = 128, max_answer_length: int = 30,
-                 n_best: int = 20, null_threshold: float | None = None):
+                 n_best: int = 20, null_threshold: float | None = None,
+                 compat: str = "google"):
         if not isinstance(model, BertSpanQA):
             raise ValueError(f"task 'qa' needs a BertSpanQA model directory; got "
                              f"{type(model).__name__}")
@@ -111,7 +112,7 @@ class QATask(ServingTask):
                 null_threshold, (int, float)) or math.isnan(null_threshold)):
             raise ValueError(f"`null_threshold` must be a number or None; got "
                              f"{null_threshold!r}")
-        super().__init__(model, vocab_file, lower_case, seq_length)
+        super().__init__(model, vocab_file, lower_case, seq_length, compat=compat)
         self.max_query_length = max_query_length
         self.doc_stride = doc_stride
         self.max_answer_length = max_answer_length

@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from tfbert.export.examples import (CLASSIFY_CLASSES, CLASSIFY_INPUTS, CLASSIFY_SCORES,
-                                    parse_example_texts, parse_examples)
+from tfbert.export.examples import (CLASSIFY_CLASSES, CLASSIFY_INPUTS, CLASSIFY_METHOD,
+                                    CLASSIFY_SCORES, ExampleSignature, parse_example_texts,
+                                    parse_examples)
 from tfbert.export.serving_task import ServingTask, softmax
 from tfbert.layers import SequencePooling
 from tfbert.layers.sequence_pooling import POOLING_MODES
@@ -19,8 +20,8 @@ class EmbedTask(ServingTask):
     name = "embed"
 
     def __init__(self, model: TaskModel, vocab_file: str, lower_case: bool, seq_length: int,
-                 pooling: str = "cls", normalize: bool = False):
-        super().__init__(model, vocab_file, lower_case, seq_length)
+                 pooling: str = "cls", normalize: bool = False, compat: str = "google"):
+        super().__init__(model, vocab_file, lower_case, seq_length, compat=compat)
         if pooling not in POOLING_MODES:
             raise ValueError(f"`pooling` must be one of {', '.join(POOLING_MODES)}; "
                              f"got {pooling!r}")
@@ -58,14 +59,16 @@ class ClassifyTask(ServingTask):
 
     name = "classify"
     pairs = True
-    example_signatures = {"classify": ("serving_default", ("text",)),
-                          "classify_pair": ("text_pair", ("text_a", "text_b"))}
+    example_signatures = {
+        "classify": ExampleSignature(CLASSIFY_METHOD, "serving_default", ("text",)),
+        "classify_pair": ExampleSignature(CLASSIFY_METHOD, "text_pair", ("text_a", "text_b"))}
 
-    def __init__(self, model: TaskModel, vocab_file: str, lower_case: bool, seq_length: int):
+    def __init__(self, model: TaskModel, vocab_file: str, lower_case: bool, seq_length: int,
+                 compat: str = "google"):
         if not isinstance(model, BertClassifier):
             raise ValueError(f"task 'classify' needs a BertClassifier model directory; got "
                              f"{type(model).__name__}")
-        super().__init__(model, vocab_file, lower_case, seq_length)
+        super().__init__(model, vocab_file, lower_case, seq_length, compat=compat)
         self.labels = list(model.labels or [str(i) for i in range(model.num_labels)])
 
     def info(self) -> dict:
@@ -105,7 +108,7 @@ class ClassifyTask(ServingTask):
     def reference(self, signature, inputs):
         if signature not in self.example_signatures:
             return super().reference(signature, inputs)
-        source, names = self.example_signatures[signature]
+        _, source, names = self.example_signatures[signature]
         texts = parse_examples(inputs[CLASSIFY_INPUTS], names)
         probabilities = super().reference(source, texts)["probabilities"]
         labels = [label.encode() for label in self.labels]

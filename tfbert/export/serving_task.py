@@ -2,11 +2,11 @@
 
 A task turns a tfbert model plus its tokenizer into `tf.function`s over raw strings, one per
 SavedModel signature: `serving_default` on `text`, `text_pair` on `text_a`/`text_b` where pairs
-make sense, and `preprocess` (the three int32 features); a task may add classification
-signatures on serialized `tf.train.Example`s (`example_signatures`). Texts are padded to the
-longest in the batch and truncated at `seq_length`. `reference` computes the same outputs from
-the Keras model called eagerly plus NumPy post-processing; export validation compares the
-SavedModel to it.
+make sense, and `preprocess` (the three int32 features); a task may add classification or
+regression signatures on serialized `tf.train.Example`s (`example_signatures`). Texts are
+padded to the longest in the batch and truncated at `seq_length`. `reference` computes the
+same outputs from the Keras model called eagerly plus NumPy post-processing; export validation
+compares the SavedModel to it.
 The tasks themselves live in `sequence_tasks`, `masked_lm_task` and `token_tasks`.
 """
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from tfbert.export.examples import ExampleSignature
 from tfbert.models import TaskModel
 from tfbert.text import BertPreprocessor, BertTokenizer
 
@@ -33,14 +34,15 @@ class ServingTask:
 
     name = ""
     pairs = False  # whether the task has a `text_pair` signature
-    # Classification signature (TF Serving's Classify API) -> (the signature whose text inputs
-    # its Examples carry, those feature names).
-    example_signatures: dict[str, tuple[str, tuple[str, ...]]] = {}
+    # Signature on tf.Examples (TF Serving's Classify or Regress API) -> its ExampleSignature
+    # (method, the signature whose text inputs its Examples carry, those feature names).
+    example_signatures: dict[str, ExampleSignature] = {}
     tokenizer_class = BertTokenizer
 
-    def __init__(self, model: TaskModel, vocab_file: str, lower_case: bool, seq_length: int):
+    def __init__(self, model: TaskModel, vocab_file: str, lower_case: bool, seq_length: int,
+                 compat: str = "google"):
         self.model = model
-        tokenizer = self.tokenizer_class(vocab_file, lower_case=lower_case)
+        tokenizer = self.tokenizer_class(vocab_file, lower_case=lower_case, compat=compat)
         if tokenizer.vocabulary_size > model.config.vocab_size:
             raise ValueError(f"the vocabulary ({tokenizer.vocabulary_size} tokens in "
                              f"{vocab_file}) is larger than the model's vocab_size "
@@ -49,7 +51,8 @@ class ServingTask:
 
     def info(self) -> dict:
         """What a client needs to know about the export (goes to assets.extra)."""
-        return {"task": self.name, "seq_length": self.preprocessor.seq_length}
+        return {"task": self.name, "seq_length": self.preprocessor.seq_length,
+                "tokenizer_compat": self.preprocessor.tokenizer.compat}
 
     def outputs(self, features: dict[str, tf.Tensor], text: tf.Tensor) -> dict[str, tf.Tensor]:
         """The signature outputs computed from the features of `text` (in the graph)."""

@@ -221,11 +221,11 @@ class TagTask(ServingTask):
     name = "tag"
 
     def __init__(self, model: TaskModel, vocab_file: str, lower_case: bool, seq_length: int,
-                 stride: int | None = None):
+                 stride: int | None = None, compat: str = "google"):
         if not isinstance(model, BertTokenClassifier):
             raise ValueError(f"task 'tag' needs a BertTokenClassifier model directory; got "
                              f"{type(model).__name__}")
-        super().__init__(model, vocab_file, lower_case, seq_length)
+        super().__init__(model, vocab_file, lower_case, seq_length, compat=compat)
         if not model.labels:
             raise ValueError("task 'tag' needs the model's tag names (the `labels` of its "
                              "config.json task); this BertTokenClassifier has none")

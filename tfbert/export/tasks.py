@@ -41,7 +41,8 @@ TASK_SETTINGS = {"tag": ("stride",),
 
 def build_task(name: str, model: TaskModel, vocab_file: str, *, lower_case: bool,
                seq_length: int, pooling: str = "cls", normalize: bool = False,
-               top_k: int = 5, settings: Mapping[str, Any] | None = None) -> ServingTask:
+               top_k: int = 5, settings: Mapping[str, Any] | None = None,
+               compat: str = "google") -> ServingTask:
     """The `ServingTask` called `name` for `model`; options that do not apply must be defaults.
 
     `settings` are the model's fine-tuning settings; those in `TASK_SETTINGS[name]` (e.g.
@@ -62,4 +63,4 @@ def build_task(name: str, model: TaskModel, vocab_file: str, *, lower_case: bool
                "mlm": {"top_k": top_k}}.get(name, {})
     options.update({key: value for key, value in (settings or {}).items()
                     if key in TASK_SETTINGS.get(name, ())})
-    return TASKS[name](model, vocab_file, lower_case, seq_length, **options)
+    return TASKS[name](model, vocab_file, lower_case, seq_length, compat=compat, **options)

@@ -29,7 +29,9 @@ from tfbert.models.bert_token_classifier import BertTokenClassifier
 from tfbert.models.checkpoint import (AssignResult, assign_weights, model_weights, read_checkpoint,
                                      write_checkpoint)
 from tfbert.models.task_model import TaskModel
+from tfbert.names import POOLING_MODES
 from tfbert.text.tokenizer import BertTokenizer
+from tfbert.text.unicode_tables import COMPATS
 from tfbert.text.vocab import is_uncased, load_vocab, special_token_ids
 
 CONFIG_FILE = "config.json"
@@ -42,7 +44,10 @@ MODEL_CLASSES: dict[str, type[TaskModel]] = {
                                   BertTokenClassifier, BertSpanQA, BertEmbedder)}
 
 # config.json keys that are not BertConfig fields.
-_DIRECTORY_KEYS = ("do_lower_case", "task")
+_DIRECTORY_KEYS = ("do_lower_case", "task", "embedding", "tokenizer_compat")
+# The `embedding` entry: how the model embeds a text (e.g. a sentence-transformers pipeline's
+# pooling, normalisation and max_seq_length), the defaults of `tfbert export --task embed`.
+EMBEDDING_KEYS = ("pooling", "normalize", "seq_length")
 
 
 def task_spec(model: TaskModel) -> dict[str, Any]:
@@ -87,19 +92,54 @@ def check_vocabulary(vocab_file: str | os.PathLike, config: BertConfig) -> list[
     return tokens
 
 
+def check_embedding(embedding: Mapping[str, Any], config: BertConfig) -> dict[str, Any]:
+    """The `embedding` entry of config.json, checked: `pooling` one of POOLING_MODES,
+    `normalize` a bool, `seq_length` an int in [3, max_position_embeddings]; each optional.
+
+    >>> check_embedding({"pooling": "max"}, BertConfig.preset("bert_tiny"))
+    Traceback (most recent call last):
+    ...
+    ValueError: `embedding['pooling']` must be one of cls, mean; got 'max'.
+    """
+    unknown = sorted(set(embedding) - set(EMBEDDING_KEYS))
+    if unknown:
+        raise ValueError(f"`embedding` takes the keys {', '.join(EMBEDDING_KEYS)}; got {unknown}.")
+    if "pooling" in embedding and embedding["pooling"] not in POOLING_MODES:
+        raise ValueError(f"`embedding['pooling']` must be one of {', '.join(POOLING_MODES)}; "
+                         f"got {embedding['pooling']!r}.")
+    if "normalize" in embedding and not isinstance(embedding["normalize"], bool):
+        raise ValueError(f"`embedding['normalize']` must be a bool; got "
+                         f"{embedding['normalize']!r}.")
+    limit = config.max_position_embeddings
+    seq_length = embedding.get("seq_length", limit)
+    is_int = isinstance(seq_length, int) and not isinstance(seq_length, bool)
+    if not is_int or not 3 <= seq_length <= limit:
+        raise ValueError(f"`embedding['seq_length']` must be an int in [3, {limit}] (the "
+                         f"model's max_position_embeddings); got {seq_length!r}.")
+    return dict(embedding)
+
+
 def write_model_directory(directory: str | os.PathLike, config: BertConfig,
                           task: Mapping[str, Any], weights: Mapping[str, np.ndarray], *,
                           vocab_file: str | os.PathLike | None,
                           do_lower_case: bool | None = None, overwrite: bool = False,
-                          extra_files: Mapping[str, str] | None = None) -> Path:
+                          extra_files: Mapping[str, str] | None = None,
+                          embedding: Mapping[str, Any] | None = None,
+                          tokenizer_compat: str = "google") -> Path:
     """Writes a model directory atomically: a reader sees the old one or the complete new one.
 
     `task` is a `task_spec`; `weights` maps original BERT names to arrays; `vocab_file` is the
     vocabulary the weights were trained with (required: export, fine-tuning and prediction
     tokenize with it); `do_lower_case` None records the vocabulary's own casing; `extra_files`
-    maps file names to text written alongside (e.g. training's `history.json`).
+    maps file names to text written alongside (e.g. training's `history.json`); `embedding`
+    (see `check_embedding`) records how the model embeds text, for `export --task embed`;
+    `tokenizer_compat` is whose tokenizer the weights were trained with (`BertTokenizer`'s
+    `compat`: "hf" for weights from Hugging Face, "google" otherwise).
     """
     directory = Path(directory)
+    if tokenizer_compat not in COMPATS:
+        raise ValueError(f"`tokenizer_compat` must be one of {COMPATS}; got "
+                         f"{tokenizer_compat!r}.")
     if task.get("class") not in MODEL_CLASSES:
         raise ValueError(f"`task['class']` must be one of {', '.join(MODEL_CLASSES)}; "
                          f"got {task.get('class')!r}.")
@@ -120,7 +160,10 @@ def write_model_directory(directory: str | os.PathLike, config: BertConfig,
     if do_lower_case is None:
         do_lower_case = is_uncased(tokens)
     with staged_directory(directory) as staging:
-        values = {**config.to_dict(), "do_lower_case": bool(do_lower_case), "task": dict(task)}
+        values = {**config.to_dict(), "do_lower_case": bool(do_lower_case),
+                  "tokenizer_compat": tokenizer_compat, "task": dict(task)}
+        if embedding:
+            values["embedding"] = check_embedding(embedding, config)
         (staging / CONFIG_FILE).write_text(json.dumps(values, indent=2) + "\n", encoding="utf-8")
         shutil.copyfile(vocab_file, staging / VOCAB_FILE)
         write_checkpoint(staging / CHECKPOINT, weights)
@@ -131,7 +174,8 @@ def write_model_directory(directory: str | os.PathLike, config: BertConfig,
 
 def save(model: TaskModel, directory: str | os.PathLike, *,
          vocab_file: str | os.PathLike | None = None, do_lower_case: bool | None = None,
-         overwrite: bool = False, extra_files: Mapping[str, str] | None = None) -> Path:
+         overwrite: bool = False, extra_files: Mapping[str, str] | None = None,
+         tokenizer_compat: str = "google") -> Path:
     """Saves `model` and its vocabulary as a model directory that `load` rebuilds
     (`extra_files`: name -> text). `vocab_file` is required (see `write_model_directory`).
 
@@ -147,7 +191,8 @@ def save(model: TaskModel, directory: str | os.PathLike, *,
         raise TypeError(f"`model` must be a tfbert model; got {type(model).__name__}.")
     return write_model_directory(directory, model.config, task_spec(model), model_weights(model),
                                  vocab_file=vocab_file, do_lower_case=do_lower_case,
-                                 overwrite=overwrite, extra_files=extra_files)
+                                 overwrite=overwrite, extra_files=extra_files,
+                                 tokenizer_compat=tokenizer_compat)
 
 
 class ModelDirectory:
@@ -155,7 +200,9 @@ class ModelDirectory:
     vocabulary and casing, and loads or warm-starts models from its weights.
 
     `lower_case` is config.json's `do_lower_case`, or, when a directory does not record it,
-    whether its vocabulary is uncased (no upper case).
+    whether its vocabulary is uncased (no upper case). `embedding` is config.json's
+    `embedding` entry (e.g. {"pooling": "mean", "normalize": True, "seq_length": 256} from a
+    sentence-transformers folder); a BertEmbedder's own pooling and normalisation fill it in.
     """
 
     def __init__(self, path: str | os.PathLike):
@@ -176,6 +223,18 @@ class ModelDirectory:
         tokens = check_vocabulary(self.vocab_file, self.config)
         recorded = extras["do_lower_case"]
         self.lower_case = is_uncased(tokens) if recorded is None else bool(recorded)
+        self.tokenizer_compat: str = extras["tokenizer_compat"] or "google"  # older directories
+        if self.tokenizer_compat not in COMPATS:
+            raise ValueError(f"{config_file}: `tokenizer_compat` must be one of {COMPATS}; got "
+                             f"{self.tokenizer_compat!r}.")
+        try:
+            embedding = check_embedding(extras["embedding"] or {}, self.config)
+        except ValueError as error:
+            raise ValueError(f"{config_file}: {error}") from None
+        if self.task["class"] == "BertEmbedder":
+            embedding = {key: self.task[key] for key in ("pooling", "normalize")
+                         if key in self.task} | embedding
+        self.embedding: dict[str, Any] = embedding
 
     @property
     def model_class(self) -> str:
@@ -210,8 +269,10 @@ class ModelDirectory:
         return model
 
     def tokenizer(self) -> BertTokenizer:
-        """The `BertTokenizer` of the vocabulary and casing the weights were trained with."""
-        return BertTokenizer(str(self.vocab_file), lower_case=self.lower_case)
+        """The `BertTokenizer` of the vocabulary, casing and tokenizer (`tokenizer_compat`)
+        the weights were trained with."""
+        return BertTokenizer(str(self.vocab_file), lower_case=self.lower_case,
+                             compat=self.tokenizer_compat)
 
 
 def build_model(config: BertConfig, task: Mapping[str, Any], dtype: str | None = None) -> TaskModel:

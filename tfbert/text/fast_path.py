@@ -13,7 +13,9 @@ such characters is tokenized identically by both routes, and `BertTokenizer` sen
 Candidates are characters whose normalized form is ASCII (so bytes equal characters and the
 word limit can be counted in bytes) or becomes a one-character word (punctuation, CJK
 ideographs). For uncased models that covers English, accented Latin and most punctuation;
-other scripts take the exact route.
+other scripts take the exact route. Characters whose Unicode properties differ in the ICU of
+TF Serving 2.14-2.19 (Unicode 12.1, see `tfbert.text.unicode_versions`) are never candidates,
+so an export gives the same ids on every TF Serving release.
 
 >>> fast = FastPath(["[UNK]", "cafe", "au", "la", "##it", "."], lower_case=True,
 ...                 max_chars_per_word=200)
@@ -32,7 +34,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from tfbert.text import unicode_tables
+from tfbert.text import unicode_tables, unicode_versions
 from tfbert.text.unicode_tables import BOUNDARY, ENTRY_MASK, MAX_CODE_POINT, SELF
 from tfbert.text.vocab import UNK
 
@@ -41,10 +43,12 @@ _PROBE_VOCAB = [UNK, PROBE_CONTEXT]  # every probed word other than "a" becomes 
 PROBE_GROUP = 64  # one-character-word candidates probed together
 
 
-def _candidates(lower_case: bool, allow_multibyte_words: bool) -> tuple[np.ndarray, np.ndarray]:
+def _candidates(
+    lower_case: bool, allow_multibyte_words: bool, compat: str = "google"
+) -> tuple[np.ndarray, np.ndarray]:
     """Code points whose original expansion is all ASCII, and those whose expansion is one
     single-character word (with that character, e.g. "," or "中" or ";" for U+037E)."""
-    table = unicode_tables.char_table(lower_case)
+    table = unicode_tables.char_table(lower_case, compat)
     cps = np.arange(MAX_CODE_POINT + 1)
     cps = cps[(cps < 0xD800) | (cps > 0xDFFF)]
     entries = table.info[cps] & ENTRY_MASK
@@ -56,10 +60,23 @@ def _candidates(lower_case: bool, allow_multibyte_words: bool) -> tuple[np.ndarr
         (table.lengths == 3) & (units[:, 0] == BOUNDARY) & (units[:, 2] == BOUNDARY)
         & (units[:, 1] != BOUNDARY)
     )
-    ascii_only = ascii_literals[entries] & (~has_self[entries] | (cps < 0x80))
-    one_char = single_word[entries] & ~ascii_only & allow_multibyte_words
+    # Same ids on every TF Serving release: no character whose Unicode properties differ in
+    # TF Serving 2.14-2.19's ICU (Unicode 12.1), nor one that becomes such a character.
+    stable = _stable_code_points()
+    ascii_only = ascii_literals[entries] & (~has_self[entries] | (cps < 0x80)) & stable[cps]
+    one_char = single_word[entries] & ~ascii_only & allow_multibyte_words & stable[cps]
     word_chars = np.where(units[entries, 1] == SELF, cps, units[entries, 1])
+    one_char &= stable[np.where(one_char, word_chars, 0)]
     return cps[ascii_only], np.stack([cps[one_char], word_chars[one_char]], axis=1)
+
+
+def _stable_code_points() -> np.ndarray:
+    """bool [MAX_CODE_POINT + 1]: False where Unicode 12.1 and this Python's Unicode differ
+    (`tfbert.text.unicode_versions`)."""
+    stable = np.ones(MAX_CODE_POINT + 1, bool)
+    for low, high in unicode_versions.CHANGED_RANGES:
+        stable[low : high + 1] = False
+    return stable
 
 
 class _Probe(NamedTuple):
@@ -116,15 +133,17 @@ def _one_char_words_probe(pairs: np.ndarray) -> _Probe:
     )
 
 
-@functools.lru_cache(maxsize=4)
-def safe_code_points(lower_case: bool, allow_multibyte_words: bool) -> tuple[int, ...]:
+@functools.lru_cache(maxsize=8)
+def safe_code_points(
+    lower_case: bool, allow_multibyte_words: bool, compat: str = "google"
+) -> tuple[int, ...]:
     """Candidates on which tf-text's pipeline gives the original's words (probed, cached).
 
     Candidates with ASCII expansions are probed one by one; one-character-word candidates
     (mostly CJK ideographs) in groups of `PROBE_GROUP`, and one by one where a group disagrees.
     """
-    table = unicode_tables.char_table(lower_case)
-    ascii_only, one_char = _candidates(lower_case, allow_multibyte_words)
+    table = unicode_tables.char_table(lower_case, compat)
+    ascii_only, one_char = _candidates(lower_case, allow_multibyte_words, compat)
     probes = [
         _Probe(
             text=PROBE_CONTEXT + chr(cp) + PROBE_CONTEXT,
@@ -168,11 +187,18 @@ class FastPath:
         lower_case: as `BertTokenizer`.
         max_chars_per_word: as `BertTokenizer`; counted in bytes here, which is exact because
             accepted words are ASCII or a single character.
+        compat: as `BertTokenizer`; candidates are probed against that mode's tables.
     """
 
-    def __init__(self, vocabulary: list[str], lower_case: bool, max_chars_per_word: int):
+    def __init__(
+        self,
+        vocabulary: list[str],
+        lower_case: bool,
+        max_chars_per_word: int,
+        compat: str = "google",
+    ):
         # A one-character word has up to 4 bytes; below that limit keep to ASCII words.
-        safe = safe_code_points(lower_case, allow_multibyte_words=max_chars_per_word >= 4)
+        safe = safe_code_points(lower_case, max_chars_per_word >= 4, compat)
         self._pattern = _character_class(safe) + "*"
         self._normalizer = _uncased_normalizer() if lower_case else None
         self._wordpiece = tf_text.FastWordpieceTokenizer(

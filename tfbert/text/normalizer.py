@@ -50,11 +50,14 @@ class BertNormalizer:
     Args:
         lower_case: lowercase with Python's `str.lower()` and strip accents (NFD, drop Mn), as
             the original does for uncased models.
+        compat: "google" for the original; "hf" for HF BertTokenizerFast's normalizer and
+            pre-tokenizer (`tfbert.text.hf_tables`: no Final_Sigma, Σ lowers to σ).
     """
 
-    def __init__(self, lower_case: bool):
-        table = unicode_tables.char_table(lower_case)
+    def __init__(self, lower_case: bool, compat: str = "google"):
+        table = unicode_tables.char_table(lower_case, compat)
         self.lower_case = lower_case
+        self.compat = compat
         self._info = tf.constant(table.info)
         self._expansions = tf.constant(table.expansions)  # [entries, width], NOTHING-padded
         self._width = table.expansions.shape[1]
@@ -68,7 +71,7 @@ class BertNormalizer:
         row_splits = chars.row_splits  # [N + 1]
         info = tf.gather(self._info, code_points)  # [C]
         entries = tf.bitwise.bitwise_and(info, ENTRY_MASK)
-        if self.lower_case:
+        if self.lower_case and self.compat == "google":
             entries = self._final_sigma(code_points, info, entries, row_splits)
 
         # Every character becomes up to `width` units: code points, or BOUNDARY between words.

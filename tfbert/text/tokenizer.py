@@ -24,9 +24,11 @@ import tensorflow_text as tf_text
 
 from tfbert.text.fast_path import FastPath
 from tfbert.text.normalizer import BertNormalizer
+from tfbert.text.unicode_tables import COMPATS
 from tfbert.text.vocab import UNK, load_vocab, special_token_ids
 
 SUFFIX_INDICATOR = "##"
+DEFAULT_MAX_CHARS_PER_WORD = {"google": 200, "hf": 100}  # original BERT's; HF's default
 
 
 def _matchable(tokens: list[str]) -> list[str]:
@@ -77,17 +79,27 @@ class BertTokenizer(keras.layers.Layer):
         vocab_file: WordPiece vocabulary, one token per line; must contain [PAD], [UNK],
             [CLS], [SEP] and [MASK].
         lower_case: as the original `do_lower_case` (True for uncased models).
-        max_chars_per_word: 200 as in original BERT; 100 matches Hugging Face tokenizers.
+        max_chars_per_word: a longer word becomes [UNK]; by default 200 with
+            `compat="google"` (original BERT) and 100 with `compat="hf"` (HF's default).
+        compat: whose tokenizer to reproduce: "google", the original BERT `FullTokenizer`
+            (above), or "hf", Hugging Face `BertTokenizerFast` (its BertNormalizer and
+            BertPreTokenizer: Σ lowers to σ everywhere, private-use characters are deleted,
+            its own CJK ranges and Unicode tables; see `tfbert.text.hf_tables`).
     """
 
     def __init__(
         self,
         vocab_file: str | os.PathLike,
         lower_case: bool = True,
-        max_chars_per_word: int = 200,
+        max_chars_per_word: int | None = None,
+        compat: str = "google",
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if compat not in COMPATS:
+            raise ValueError(f"`compat` must be one of {COMPATS}; got {compat!r}")
+        if max_chars_per_word is None:
+            max_chars_per_word = DEFAULT_MAX_CHARS_PER_WORD[compat]
         if not isinstance(max_chars_per_word, int) or max_chars_per_word < 1:
             raise ValueError(
                 f"`max_chars_per_word` must be a positive int; got {max_chars_per_word!r}"
@@ -95,11 +107,12 @@ class BertTokenizer(keras.layers.Layer):
         self.vocab_file = os.fspath(vocab_file)
         self.lower_case = bool(lower_case)
         self.max_chars_per_word = max_chars_per_word
+        self.compat = compat
         self.vocabulary = load_vocab(self.vocab_file)
         self.special_ids = special_token_ids(self.vocabulary)
         matchable = _matchable(self.vocabulary)
-        self._fast_path = FastPath(matchable, self.lower_case, max_chars_per_word)
-        self._normalizer = BertNormalizer(self.lower_case)
+        self._fast_path = FastPath(matchable, self.lower_case, max_chars_per_word, compat)
+        self._normalizer = BertNormalizer(self.lower_case, compat)
         self._wordpiece = tf_text.FastWordpieceTokenizer(
             matchable,
             suffix_indicator=SUFFIX_INDICATOR,
@@ -230,5 +243,6 @@ class BertTokenizer(keras.layers.Layer):
             vocab_file=self.vocab_file,
             lower_case=self.lower_case,
             max_chars_per_word=self.max_chars_per_word,
+            compat=self.compat,
         )
         return config

@@ -39,6 +39,9 @@ import unicodedata
 
 import numpy as np
 
+from tfbert.text import hf_tables
+
+COMPATS = ("google", "hf")  # whose tokenizer the tables reproduce: original BERT's or HF's
 BOUNDARY = 0x20  # a word boundary in an expansion
 SELF = -1  # stands for the input character in an expansion
 NOTHING = -2  # pads expansions to a common width
@@ -156,24 +159,35 @@ def _case_bits(char: str) -> int:
     return CASE_IGNORABLE if cased_or_ignorable else 0
 
 
-@functools.lru_cache(maxsize=2)
-def char_table(lower_case: bool) -> CharTable:
-    """The tables for the original tokenizer with `do_lower_case=lower_case` (cached)."""
+@functools.lru_cache(maxsize=4)
+def char_table(lower_case: bool, compat: str = "google") -> CharTable:
+    """The tables for the original tokenizer with `do_lower_case=lower_case` (cached), or with
+    `compat="hf"` for HF BertTokenizerFast (`tfbert.text.hf_tables`; no Final_Sigma bits)."""
+    if compat not in COMPATS:
+        raise ValueError(f"`compat` must be one of {COMPATS}; got {compat!r}")
+    hf = compat == "hf"
     in_cjk = np.zeros(MAX_CODE_POINT + 1, bool)
-    for low, high in CJK_RANGES:
+    for low, high in hf_tables.HF_CJK_RANGES if hf else CJK_RANGES:
         in_cjk[low : high + 1] = True
+    overrides = hf_tables.exceptions(lower_case) if hf else {}
+    full_rule = hf_tables.hf_expansion if hf else _expansion
     categories = list(map(unicodedata.category, map(chr, range(MAX_CODE_POINT + 1))))
     entries: dict[tuple[int, ...], int] = {(SELF,): 0}  # entry 0: the character itself
     info = np.zeros(MAX_CODE_POINT + 1, np.int32)
     for cp, category in enumerate(categories):
-        if category in ("Cn", "Co", "Cs") and not in_cjk[cp]:
-            continue  # unassigned, private use, surrogate: kept as they are, never cased
         char = chr(cp)
-        units = _quick_expansion(char, category, in_cjk[cp], lower_case)
-        if units is None:
-            units = _expansion(char, lower_case)
+        if cp in overrides:
+            units = overrides[cp]
+        elif hf and category == "Co":
+            units = ()  # HF deletes private use like a control character
+        elif category in ("Cn", "Co", "Cs") and not in_cjk[cp]:
+            continue  # unassigned, private use, surrogate: kept as they are, never cased
+        else:
+            units = _quick_expansion(char, category, in_cjk[cp], lower_case)
+            if units is None:
+                units = full_rule(char, lower_case)
         info[cp] = entries.setdefault(units, len(entries))
-        if lower_case:
+        if lower_case and not hf:
             info[cp] |= _case_bits(char)
     final_sigma_entry = entries.setdefault((FINAL_SIGMA,), len(entries))
     if len(entries) > ENTRY_MASK:
