@@ -20,6 +20,7 @@ from tfbert.runtime import use_caching_cpu_allocator, without_native_info_logs
 # Sub-command name -> module in tfbert.cli that implements it.
 _COMMANDS = {
     "vocab": "tfbert.cli.vocab",
+    "segment": "tfbert.cli.segment",
     "convert": "tfbert.cli.convert",
     "pretrain": "tfbert.cli.pretrain",
     "finetune": "tfbert.cli.finetune",

@@ -6,7 +6,8 @@ Per sequence, as in the original `create_masked_lm_predictions`:
   [CLS] and [SEP] (`round` halves to even, like Python 3's).
 - Candidates are all tokens but [CLS], [SEP] and padding. They are visited in random order and
   taken while they fit in the budget. With whole-word masking a candidate is a whole word (a
-  token and the "##" pieces after it); a word that would overflow the budget is skipped, not cut.
+  token and the "##" pieces after it, or the characters of a Chinese word given as
+  `continues_word`); a word that would overflow the budget is skipped, not cut.
 - Each chosen token independently becomes [MASK] (80%), a random token (10%; uniform over the
   whole vocabulary, special tokens included, as the original) or stays itself (10%).
 - `masked_lm_positions` are sorted; unused slots have position 0, id 0 and weight 0.
@@ -69,17 +70,22 @@ class DynamicMasker:
         self._is_piece = tf.constant([token.startswith("##") for token in vocabulary])
 
     @tf.autograph.experimental.do_not_convert  # plain TF ops; skip autograph's slow tracing
-    def __call__(self, features: dict[str, tf.Tensor], seed: tf.Tensor) -> dict[str, tf.Tensor]:
+    def __call__(self, features: dict[str, tf.Tensor], seed: tf.Tensor,
+                 continues_word: tf.Tensor | None = None) -> dict[str, tf.Tensor]:
         """`features` with masked `input_word_ids` and the three `masked_lm_*` [B, P] features.
 
-        Needs `input_word_ids` and `input_mask` (int32 [B, T]); `seed` is int64 [2].
+        Needs `input_word_ids` and `input_mask` (int32 [B, T]); `seed` is int64 [2]. With
+        whole-word masking, `continues_word` (bool [B, T], e.g. Chinese words from
+        `tfbert.data.word_boundaries`) marks more tokens that belong to the word before them,
+        besides "##" pieces.
         """
         word_ids = features["input_word_ids"]  # [B, T]
         in_sequence = features["input_mask"] > 0
         candidate = in_sequence
         for special in self.unmaskable:
             candidate &= word_ids != special
-        selected = self._select(word_ids, candidate, in_sequence, fold(seed, 0))  # [B, T]
+        selected = self._select(
+            word_ids, candidate, in_sequence, fold(seed, 0), continues_word)  # [B, T]
 
         action = tf.random.stateless_uniform(tf.shape(word_ids), fold(seed, 1))
         keep = tf.random.stateless_uniform(tf.shape(word_ids), fold(seed, 2)) < 0.5
@@ -105,13 +111,16 @@ class DynamicMasker:
             "masked_lm_weights": slots(tf.ones_like(rows), tf.float32),
         }
 
-    def _select(self, word_ids, candidate, in_sequence, seed) -> tf.Tensor:
+    def _select(self, word_ids, candidate, in_sequence, seed, continues_word) -> tf.Tensor:
         """Which positions to predict (bool [B, T])."""
         length = word_ids.shape[1] or tf.shape(word_ids)[1]
         starts_word = candidate
         if self.whole_word_masking:
             after_candidate = tf.pad(candidate[:, :-1], [[0, 0], [1, 0]])
-            starts_word &= ~(tf.gather(self._is_piece, word_ids) & after_candidate)
+            continues = tf.gather(self._is_piece, word_ids)
+            if continues_word is not None:
+                continues |= tf.cast(continues_word, tf.bool)
+            starts_word &= ~(continues & after_candidate)
         # Word k of a row occupies slot k; slot `length` collects the non-candidates.
         slot = tf.where(candidate, tf.cumsum(tf.cast(starts_word, tf.int32), axis=1) - 1, length)
         batch = tf.shape(word_ids)[0]

@@ -33,6 +33,7 @@ from tfbert.text.truncation import pair_lengths
 from tfbert.text.vocab import CLS, PAD, SEP
 
 FEATURES = ("input_word_ids", "input_mask", "input_type_ids", "next_sentence_labels")
+FLAGS = "token_flags"  # the packed `token_flags`, when given
 
 
 class ExampleSampler:
@@ -68,10 +69,13 @@ class ExampleSampler:
         self.cls, self.sep, self.pad = (special_ids[token] for token in (CLS, SEP, PAD))
 
     @tf.autograph.experimental.do_not_convert  # plain TF ops; skip autograph's slow tracing
-    def __call__(self, documents: tf.RaggedTensor, seed: tf.Tensor) -> dict[str, tf.Tensor]:
+    def __call__(self, documents: tf.RaggedTensor, seed: tf.Tensor,
+                 token_flags: tf.RaggedTensor | None = None) -> dict[str, tf.Tensor]:
         """Examples from `documents` (int ids [D, (sentences), (tokens)]); `seed`: int64 [2].
 
-        Sentences without tokens and documents without sentences are ignored.
+        Sentences without tokens and documents without sentences are ignored. `token_flags`
+        (bool, the shape of `documents`) are packed along as `FLAGS` (bool [N, T]; False at
+        special tokens and padding).
         """
         sentences = documents.values  # [S, (tokens)]
         has_tokens = sentences.row_lengths() > 0
@@ -108,6 +112,13 @@ class ExampleSampler:
         b_start += self._cut_from_front(b_length - keep_b, fold(seed, 5))
         features = self._pack(tokens, a_start, keep_a, b_start, keep_b)
         features["next_sentence_labels"] = tf.cast(is_random, tf.int32)[:, None]
+        if token_flags is not None:  # empty sentences hold no values: the same flat order
+            flags = self._pack(tf.cast(token_flags.flat_values, tokens.dtype), a_start, keep_a,
+                               b_start, keep_b)["input_word_ids"]
+            position = tf.range(self.seq_length)[None, :]
+            segments = (position > 0) & (features["input_mask"] > 0)
+            segments &= ~tf.equal(features["input_word_ids"], self.sep)
+            features[FLAGS] = (flags > 0) & segments
         return features
 
     def _chunks(self, token_splits, doc_splits, targets, seed):

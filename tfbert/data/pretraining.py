@@ -34,9 +34,10 @@ import tensorflow as tf
 
 from tfbert.data.corpus import check_has_tokens, document_dataset, resolve_files, shard_files
 from tfbert.data.masking import DynamicMasker
-from tfbert.data.pairs import ExampleSampler
+from tfbert.data.pairs import FLAGS, ExampleSampler
 from tfbert.data.seeds import fold
 from tfbert.data.stats import CorpusStats
+from tfbert.data.word_boundaries import continues_chinese_word
 from tfbert.text.tokenizer import BertTokenizer
 
 logger = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ def pretraining_dataset(
     next_sentence: bool = True,
     short_seq_prob: float = 0.1,
     lower_case: bool = True,
+    tokenizer_compat: str = "google",
     seed: int | None = None,
     input_context: tf.distribute.InputContext | None = None,
     repeat: bool = True,
@@ -105,11 +107,16 @@ def pretraining_dataset(
 
     Args:
         files: text files: paths or glob patterns, one or a list.
-        vocab_file: the WordPiece vocabulary; `lower_case` as the model's `do_lower_case`.
+        vocab_file: the WordPiece vocabulary; `lower_case` as the model's `do_lower_case`,
+            `tokenizer_compat` as its tokenizer rules ("google" or "hf", `BertTokenizer`'s
+            `compat`).
         seq_length: T, the packed length.
         max_predictions_per_seq: P, masked-LM slots per sequence.
         batch_size: the global batch; with `input_context`, each replica gets its share.
-        masking_rate: share of tokens to predict; `whole_word_masking` masks whole words.
+        masking_rate: share of tokens to predict; `whole_word_masking` masks whole words:
+            a token and its "##" pieces, and Chinese words, which need a corpus segmented by
+            `tfbert.data.segmentation.segment_file` (`tfbert segment`): adjacent CJK tokens
+            with no space between them form one word.
         next_sentence: sentence pairs with random Bs half the time (True), or single segments
             filled from consecutive sentences, for masked-LM-only training (False).
         short_seq_prob: how often a document aims at a shorter random length.
@@ -132,7 +139,7 @@ def pretraining_dataset(
     if stats is not None and not isinstance(stats, CorpusStats):
         raise TypeError(f"`stats` must be a CorpusStats or None; got {type(stats).__name__}")
     files = resolve_files(files)
-    tokenizer = BertTokenizer(vocab_file, lower_case=lower_case)
+    tokenizer = BertTokenizer(vocab_file, lower_case=lower_case, compat=tokenizer_compat)
     sampler = ExampleSampler(seq_length, tokenizer.special_ids, short_seq_prob, next_sentence)
     masker = DynamicMasker(
         tokenizer.vocabulary,
@@ -159,11 +166,15 @@ def pretraining_dataset(
     @tf.autograph.experimental.do_not_convert
     def make_examples(index, lines):  # lines: tf.string [D, (sentences)]
         tokens = tokenizer(lines.flat_values)  # [S, (tokens)]
+        flags = None
+        if whole_word_masking:  # Chinese words: see tfbert.data.segmentation
+            joins = continues_chinese_word(tokenizer, lines.flat_values)
+            flags = tf.RaggedTensor.from_row_splits(joins, lines.row_splits)
         if stats is not None:
             with tf.control_dependencies([_count(stats, lines, tokens, sampler.max_num_tokens)]):
                 tokens = tf.identity(tokens)
         documents = tf.RaggedTensor.from_row_splits(tokens, lines.row_splits)
-        examples = sampler(documents, fold(fold(base_seed, 0), index))
+        examples = sampler(documents, fold(fold(base_seed, 0), index), flags)
         if stats is not None:
             examples_count = tf.shape(examples["input_word_ids"], out_type=tf.int64)[0]
             with tf.control_dependencies([stats.add(examples=examples_count)]):
@@ -172,7 +183,8 @@ def pretraining_dataset(
 
     @tf.autograph.experimental.do_not_convert
     def mask(index, batch):
-        return masker(batch, fold(fold(base_seed, 1), index))
+        features = {name: value for name, value in batch.items() if name != FLAGS}
+        return masker(features, fold(fold(base_seed, 1), index), batch.get(FLAGS))
 
     deterministic = seed is not None
     dataset = documents.ragged_batch(documents_per_pool).enumerate()
