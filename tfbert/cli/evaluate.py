@@ -25,6 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="inputs per model call (default 32)")
     parser.add_argument("--seq-length", type=int, metavar="L",
                         help="packed length (default: the fine-tuning --seq-length)")
+    parser.add_argument("--no-bucketing", dest="bucketing", action="store_false",
+                        help="run every batch at the full --seq-length instead of cutting "
+                             "batches to one of four lengths (the same metrics, slower)")
     parser.set_defaults(func=run)
 
 
@@ -32,6 +35,6 @@ def run(args: argparse.Namespace) -> int:
     from tfbert.tasks.inference import evaluate
 
     scores = evaluate(args.model, args.data, batch_size=args.batch_size,
-                      seq_length=args.seq_length)
+                      seq_length=args.seq_length, bucketing=args.bucketing)
     print(json.dumps(scores, indent=2, ensure_ascii=False))
     return 0

@@ -24,6 +24,9 @@ CHUNK = 1024
 class Predictor:
     """A fine-tuned model directory, loaded once, that predicts records.
 
+    `bucketing` (default) runs inputs in batches cut to a few lengths
+    (`tfbert.tasks.bucketing`): the same records as full-length batches, faster on short texts.
+
     >>> Predictor("no/such/model")
     Traceback (most recent call last):
     ...
@@ -31,16 +34,18 @@ class Predictor:
     """
 
     def __init__(self, model_dir: str | os.PathLike, *, batch_size: int = 32,
-                 seq_length: int | None = None):
+                 seq_length: int | None = None, bucketing: bool = True):
         source = ModelDirectory(model_dir)
         self.task: FineTuningTask = task_of(source, seq_length)
         self.model = source.load()
         self.batch_size = batch_size
+        self.bucketing = bucketing  # batches cut to length buckets (tfbert.tasks.bucketing)
 
     def outputs(self, examples: Sequence) -> tuple[Encoded, dict[str, np.ndarray]]:
         """The encoded `examples` and the model's outputs for them."""
         encoded = self.task.encode(examples, training=False)
-        return encoded, model_outputs(self.model, encoded, self.batch_size)
+        return encoded, model_outputs(self.model, encoded, self.batch_size,
+                                      bucketing=self.bucketing)
 
     def predict_examples(self, examples: Sequence) -> list[dict[str, Any]]:
         """One record per example (as `task.read` returns them), in order."""
@@ -73,9 +78,12 @@ class Predictor:
 
 
 def evaluate(model_dir: str | os.PathLike, data_file: str | os.PathLike, *,
-             batch_size: int = 32, seq_length: int | None = None) -> dict[str, Any]:
-    """The task's metrics of the model in `model_dir` on the labelled `data_file`."""
-    predictor = Predictor(model_dir, batch_size=batch_size, seq_length=seq_length)
+             batch_size: int = 32, seq_length: int | None = None,
+             bucketing: bool = True) -> dict[str, Any]:
+    """The task's metrics of the model in `model_dir` on the labelled `data_file`
+    (`bucketing`: see `Predictor`)."""
+    predictor = Predictor(model_dir, batch_size=batch_size, seq_length=seq_length,
+                          bucketing=bucketing)
     examples = predictor.task.read(str(data_file), training=False)
     predictor.task.check(examples)
     encoded, outputs = predictor.outputs(examples)

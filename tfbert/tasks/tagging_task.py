@@ -1,7 +1,7 @@
 """`tag`: token tagging (NER and any word tagging) on `sequence_output`.
 
 Data, alignment, windows and decoding are `tfbert.tasks.tagging_data`; this module is the task:
-its loss (cross-entropy on the first WordPiece of every word, others weighted 0), its metrics
+its loss (the mean cross-entropy over the first WordPieces of words, others weighted 0), its metrics
 (entity precision/recall/F1 as seqeval's default mode, `tfbert.metrics.entity_scores`) and its
 records (entities with code-point spans into the input text).
 """
@@ -53,8 +53,10 @@ class TagTask(FineTuningTask):
         check_tags(examples, self.head["labels"])
 
     def compile_model(self, model, optimizer, *, jit_compile, steps_per_execution):
-        model.compile(optimizer=optimizer,
-                      loss={"logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True)},
+        # The mean over taught positions (HF's -100 labels), whatever the batch's width.
+        loss = keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True, reduction="mean_with_sample_weight")
+        model.compile(optimizer=optimizer, loss={"logits": loss},
                       weighted_metrics={"logits": [
                           keras.metrics.SparseCategoricalAccuracy("accuracy")]},
                       jit_compile=jit_compile, steps_per_execution=steps_per_execution)

@@ -17,6 +17,7 @@ import numpy as np
 from tfbert.config import BertConfig
 from tfbert.models.model_directory import ModelDirectory
 from tfbert.models.task_model import FEATURES, TaskModel
+from tfbert.tasks.bucketing import predict as bucketing_predict
 from tfbert.text.tokenizer import BertTokenizer
 
 
@@ -24,7 +25,10 @@ from tfbert.text.tokenizer import BertTokenizer
 class Encoded:
     """Examples as model inputs: `x` (the int32 features), `y` and `sample_weight` (targets,
     None without labels), one row per model input (an example may take several windows), and
-    `decoding`, what the task needs to map rows back to examples."""
+    `decoding`, what the task needs to map rows back to examples.
+
+    Arrays of shape [rows, seq_length] are per position (the features, tag labels and
+    weights): length-bucketed batches (`tfbert.tasks.bucketing`) cut their padded tail."""
 
     x: dict[str, np.ndarray]
     y: dict[str, np.ndarray] | None = None
@@ -40,8 +44,15 @@ def feature_arrays(features: Any) -> dict[str, np.ndarray]:
     return {name: getattr(features, name) for name in FEATURES}
 
 
-def model_outputs(model: keras.Model, encoded: Encoded, batch_size: int) -> dict[str, np.ndarray]:
-    """`model`'s outputs for every row of `encoded`, as NumPy arrays."""
+def model_outputs(model: keras.Model, encoded: Encoded, batch_size: int, *,
+                  bucketing: bool = True) -> dict[str, np.ndarray]:
+    """`model`'s outputs for every row of `encoded`, as NumPy arrays, in row order.
+
+    `bucketing` runs rows in batches cut to their length bucket (`tfbert.tasks.bucketing`;
+    the same outputs, within float rounding); False runs every batch at full length.
+    """
+    if bucketing and len(encoded):
+        return bucketing_predict(model, encoded, batch_size)
     outputs = model.predict(encoded.x, batch_size=batch_size, verbose=0)
     return {name: np.asarray(value) for name, value in outputs.items()}
 

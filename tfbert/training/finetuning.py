@@ -14,6 +14,7 @@ import keras
 import tensorflow as tf
 
 from tfbert.models.model_directory import FINE_TUNING_FILE, ModelDirectory
+from tfbert.tasks import bucketing
 from tfbert.tasks.registry import settings_json, task_class
 from tfbert.tasks.task import Encoded, FineTuningTask, model_outputs
 from tfbert.training.options import TrainingOptions
@@ -23,15 +24,17 @@ from tfbert.training.run import WarmStart, check_output, make_run_strategy, trai
 class TaskEvaluation(keras.callbacks.Callback):
     """Adds the task's scalar metrics on the eval examples to each epoch's logs (`val_NAME`)."""
 
-    def __init__(self, task: FineTuningTask, examples, encoded: Encoded, batch_size: int):
+    def __init__(self, task: FineTuningTask, examples, encoded: Encoded, batch_size: int,
+                 bucketing: bool = True):
         super().__init__()
         self.task, self.examples, self.encoded = task, examples, encoded
-        self.batch_size = batch_size
+        self.batch_size, self.bucketing = batch_size, bucketing
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is None:
             return
-        outputs = model_outputs(self.model, self.encoded, self.batch_size)
+        outputs = model_outputs(self.model, self.encoded, self.batch_size,
+                                bucketing=self.bucketing)
         self.task.tune(self.examples, self.encoded, outputs)
         for name, value in self.task.scores(self.examples, self.encoded, outputs).items():
             if isinstance(value, (int, float)):
@@ -49,7 +52,11 @@ def finetune(*, model_dir: str | os.PathLike, train_file: str | os.PathLike,
     model of this task (its head is kept when it fits the training data, e.g. the same labels;
     otherwise a new head starts from scratch). `settings` are the task's options (for
     classify/regress: `text_column`, `text_pair_column`, `label_column`). `batch_size` is
-    global; an epoch is one pass over the training file (the last partial batch dropped).
+    global; an epoch is one pass over the training file (`len // batch_size` batches).
+    With `options.bucketing` (the default) batches are cut to length buckets and shuffled
+    across them (`tfbert.tasks.bucketing.training_dataset`): each epoch a random
+    `len % batch_size` examples sit out, every other one is seen once. Without it, batches are
+    `seq_length` wide and the remainder carries over into the next epoch's first batch.
     Every input problem (a bad file line, a label of `eval_file` unseen in training, a
     `seq_length` beyond the model's positions) is raised before training starts. Returns the
     per-epoch history, also saved as `history.json` in `out` (with `finetuning.json`, the
@@ -84,9 +91,16 @@ def finetune(*, model_dir: str | os.PathLike, train_file: str | os.PathLike,
     keep_head = fine_tuning.keeps_head(source)
 
     def dataset_fn(input_context: tf.distribute.InputContext) -> tf.data.Dataset:
-        return training_dataset(train_encoded, input_context.get_per_replica_batch_size(
-            batch_size), seed=options.seed, num_shards=input_context.num_input_pipelines,
-            shard=input_context.input_pipeline_id)
+        per_replica = input_context.get_per_replica_batch_size(batch_size)
+        if options.bucketing:
+            return bucketing.training_dataset(
+                train_encoded, per_replica, seed=options.seed, epochs=epochs,
+                num_replicas=input_context.num_replicas_in_sync,
+                num_pipelines=input_context.num_input_pipelines,
+                pipeline=input_context.input_pipeline_id)
+        return training_dataset(train_encoded, per_replica, seed=options.seed,
+                                num_shards=input_context.num_input_pipelines,
+                                shard=input_context.input_pipeline_id)
 
     def compile_model(model, optimizer) -> None:
         fine_tuning.compile_model(model, optimizer, jit_compile=options.resolved_jit_compile(),
@@ -95,6 +109,8 @@ def finetune(*, model_dir: str | os.PathLike, train_file: str | os.PathLike,
     def validation() -> tf.data.Dataset | None:
         if eval_encoded is None or eval_encoded.y is None:
             return None
+        if options.bucketing:
+            return bucketing.evaluation_dataset(eval_encoded, batch_size)
         data = (eval_encoded.x, eval_encoded.y) if eval_encoded.sample_weight is None else (
             eval_encoded.x, eval_encoded.y, eval_encoded.sample_weight)
         return tf.data.Dataset.from_tensor_slices(data).batch(batch_size)
@@ -102,11 +118,12 @@ def finetune(*, model_dir: str | os.PathLike, train_file: str | os.PathLike,
     def callbacks(model) -> list[keras.callbacks.Callback]:
         if eval_examples is None:
             return []
-        return [TaskEvaluation(fine_tuning, eval_examples, eval_encoded, batch_size)]
+        return [TaskEvaluation(fine_tuning, eval_examples, eval_encoded, batch_size,
+                               bucketing=options.bucketing)]
 
     _, history = train(
         kind="finetune", out=out, dataset_fn=dataset_fn, compile_model=compile_model,
-        build=lambda: fine_tuning.build_model(source.config, options.dtype),
+        build=lambda dtype: fine_tuning.build_model(source.config, dtype),
         warm_start=WarmStart(source, allow_missing=() if keep_head
                              else fine_tuning.head_prefixes),
         total_steps=epochs * steps_per_epoch, steps_per_epoch=steps_per_epoch,
@@ -119,8 +136,9 @@ def finetune(*, model_dir: str | os.PathLike, train_file: str | os.PathLike,
 
 def training_dataset(encoded: Encoded, batch_size: int, *, seed: int, num_shards: int = 1,
                      shard: int = 0) -> tf.data.Dataset:
-    """Batches of `(x, y[, sample_weight])` rows of `encoded`, reshuffled every pass (the same
-    way in every run with this `seed`), this input pipeline's shard only, repeated."""
+    """Batches of `(x, y[, sample_weight])` rows of `encoded` at full length, reshuffled every
+    pass (the same way in every run with this `seed`), this input pipeline's shard only,
+    repeated (the `options.bucketing=False` pipeline)."""
     data = (encoded.x, encoded.y) if encoded.sample_weight is None else (
         encoded.x, encoded.y, encoded.sample_weight)
     rows = tf.nest.map_structure(tf.constant, data)

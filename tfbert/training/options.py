@@ -55,8 +55,9 @@ class TrainingOptions:
                                   metavar="W")
     clipnorm: float | None = _option(1.0, "cap on the global gradient norm; 0 turns it off",
                                      metavar="C")
-    dtype: str = _option("float32", "mixed_bfloat16 (TPU, CPUs with AVX512_BF16 or AMX) or "
-                         "mixed_float16 (GPUs; adds loss scaling)", choices=DTYPES)
+    dtype: str = _option("auto", "mixed_bfloat16 (TPU, CPUs with AVX512_BF16 or AMX-BF16), "
+                         "mixed_float16 (GPUs; adds loss scaling) or float32; auto: "
+                         "mixed_bfloat16 on TPU and such CPUs, else float32", choices=DTYPES)
     jit_compile: bool | None = _option(
         None, "compile the step with XLA (default: on for the default strategy and tpu)")
     steps_per_execution: int = _option(1, "steps per host call; raise it on TPU", metavar="N")
@@ -67,6 +68,10 @@ class TrainingOptions:
                                     metavar="EPOCHS")
     work_dir: str | None = _option(None, "backup, TensorBoard logs, checkpoints "
                                    "(default: OUT.work)", metavar="DIR")
+    bucketing: bool = _option(
+        True, "finetune: batches cut to one of four lengths (seq-length in quarters) and "
+        "shuffled across them, instead of all at --seq-length (pretraining always packs rows "
+        "to --seq-length)")
     seed: int = _option(0, "seed of initialisation, shuffling, masking and dropout", metavar="S")
     progress: str = _option("auto", "bar, one line per epoch, or none (auto: a bar on a "
                             "terminal, else one line per epoch)", choices=PROGRESS)
@@ -95,6 +100,24 @@ class TrainingOptions:
         if self.jit_compile is not None:
             return self.jit_compile
         return self.strategy in ("default", "tpu")
+
+    def resolved_dtype(self, cpuinfo: str | None = None) -> tuple[str, str]:
+        """The dtype policy to train with and why (`tfbert.runtime.choose_dtype`): `dtype`,
+        or for "auto" what this machine runs fastest (`cpuinfo`: /proc/cpuinfo's text, read
+        when None). Looks for GPUs (imports TensorFlow) only for "auto" off TPU.
+
+        >>> TrainingOptions(dtype="auto").resolved_dtype(cpuinfo="flags : avx2 avx512_bf16")
+        ('mixed_bfloat16', 'the CPU has avx512_bf16 (native bfloat16 matrix math)')
+        """
+        from tfbert.runtime import choose_dtype, read_cpuinfo
+
+        gpu = False
+        if self.dtype == "auto" and self.strategy != "tpu":
+            import tensorflow as tf
+
+            gpu = bool(tf.config.list_physical_devices("GPU"))
+        return choose_dtype(self.dtype, tpu=self.strategy == "tpu", gpu=gpu,
+                            cpuinfo=read_cpuinfo() if cpuinfo is None else cpuinfo)
 
     def resolved_work_dir(self, out: str | Path) -> Path:
         out = Path(out)

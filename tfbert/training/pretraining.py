@@ -125,7 +125,9 @@ def pretrain(*, corpus: Sequence[str] = (), records: Sequence[str] = (),
                 list(corpus), vocab_file, seq_length=seq_length,
                 max_predictions_per_seq=max_predictions_per_seq, batch_size=batch_size,
                 masking_rate=masking_rate, whole_word_masking=whole_word_masking,
-                next_sentence=next_sentence, lower_case=lower_case, seed=options.seed,
+                next_sentence=next_sentence, lower_case=lower_case,
+                tokenizer_compat=source.tokenizer_compat if source else "google",
+                seed=options.seed,
                 input_context=input_context)
         else:
             dataset = tfbert.data.read_pretraining_records(
@@ -141,8 +143,8 @@ def pretrain(*, corpus: Sequence[str] = (), records: Sequence[str] = (),
 
     _, history = train(
         kind="pretrain", out=out, dataset_fn=dataset_fn, compile_model=compile_model,
-        build=lambda: BertPretrainer(bert_config, next_sentence=next_sentence,
-                                     dtype=options.dtype),
+        build=lambda dtype: BertPretrainer(bert_config, next_sentence=next_sentence,
+                                           dtype=dtype),
         # An encoder-only directory (e.g. a converted Google BERT) leaves fresh heads.
         warm_start=WarmStart(source, allow_missing=("cls/",)) if source else None,
         total_steps=steps, steps_per_epoch=options.steps_per_epoch, batch_size=batch_size,

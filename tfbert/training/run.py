@@ -49,7 +49,7 @@ def make_run_strategy(options: TrainingOptions) -> tf.distribute.Strategy:
                          tpu=options.tpu)
 
 
-def train(*, kind: str, out: str | os.PathLike, build: Callable[[], TaskModel],
+def train(*, kind: str, out: str | os.PathLike, build: Callable[[str], TaskModel],
           compile_model: Callable[[TaskModel, keras.optimizers.Optimizer], None],
           dataset_fn: DatasetFn, total_steps: int, steps_per_epoch: int | None,
           batch_size: int, vocab_file: str | os.PathLike, lower_case: bool,
@@ -59,7 +59,7 @@ def train(*, kind: str, out: str | os.PathLike, build: Callable[[], TaskModel],
           overwrite: bool = False,
           extra_files: Callable[[], Mapping[str, str]] | None = None,
           strategy: tf.distribute.Strategy | None = None) -> tuple[TaskModel, list[dict]]:
-    """Trains the model `build()` makes and writes it as the model directory `out`.
+    """Trains the model `build(dtype)` makes and writes it as the model directory `out`.
 
     `kind` is "pretrain" or "finetune" (it picks the default learning rate). `compile_model`
     compiles the model with its optimizer (loss and metrics of the task); `dataset_fn` gives an
@@ -68,13 +68,17 @@ def train(*, kind: str, out: str | os.PathLike, build: Callable[[], TaskModel],
     epoch; `callbacks(model)` adds task callbacks; `extra_files()` gives files (name -> text)
     for `out` and every checkpoint, beside `history.json`. `strategy` is the one `options` describe, made by the caller
     when it must run TensorFlow before the run (it has to exist before TF's first op; see
-    `make_run_strategy`). Returns the trained model and the per-epoch history.
+    `make_run_strategy`). `dtype` is the Keras dtype policy `options.resolved_dtype()` picks
+    (printed on the chief, with why). Returns the trained model and the per-epoch history.
     """
     out = check_output(out, overwrite)
     strategy = strategy or make_run_strategy(options)
     keras.utils.set_random_seed(options.seed)
+    dtype, reason = options.resolved_dtype()
+    if is_chief(strategy):
+        print(f"dtype {dtype}: {reason}", flush=True)
     with strategy.scope():
-        model = build()
+        model = build(dtype)
         if warm_start is not None:
             warm_start.source.warm_start(model, allow_missing=warm_start.allow_missing)
         optimizer = options.create_optimizer(model, total_steps, kind)
@@ -83,9 +87,13 @@ def train(*, kind: str, out: str | os.PathLike, build: Callable[[], TaskModel],
     def files() -> dict[str, str]:
         return dict(extra_files()) if extra_files else {}
 
+    # Training tokenizes as its source directory does (fine-tuning via ModelDirectory.tokenizer,
+    # continued pretraining via the data pipeline); a model trained from scratch as original BERT.
+    compat = warm_start.source.tokenizer_compat if warm_start else "google"
+
     def save_checkpoint(trained: keras.Model, path: Path) -> None:
         save(trained, path, vocab_file=vocab_file, do_lower_case=lower_case, overwrite=True,
-             extra_files=files())
+             extra_files=files(), tokenizer_compat=compat)
 
     work_dir = options.resolved_work_dir(out)
     history = fit_model(model, dataset_fn, strategy=strategy, total_steps=total_steps,
@@ -97,6 +105,7 @@ def train(*, kind: str, out: str | os.PathLike, build: Callable[[], TaskModel],
                         verbose=options.keras_verbose())
     if is_chief(strategy):
         save(model, out, vocab_file=vocab_file, do_lower_case=lower_case, overwrite=overwrite,
-             extra_files={"history.json": json.dumps(history, indent=1) + "\n", **files()})
+             extra_files={"history.json": json.dumps(history, indent=1) + "\n", **files()},
+             tokenizer_compat=compat)
     finish(work_dir, strategy)
     return model, history
