@@ -14,6 +14,8 @@ setup(
         "keras>=3.15,<4",
         "tensorflow-serving-api==2.20.*",
         "grpcio",
+        "safetensors",
+        "jieba==0.42.1",
     ],
     extras_require={
         # References used by the parity tests and the benchmarks, never at run time.
@@ -22,10 +24,13 @@ setup(
             "tf-models-official==2.20.0",
             "torch==2.13.0",
             "transformers>=4.40",
+            "sentence-transformers>=6.0",
+            "huggingface_hub",
             "pytest",
             "seqeval",
             "scikit-learn",
             "scipy",
+            "snownlp==0.12.3",
         ],
     },
     entry_points={"console_scripts": ["tfbert=tfbert.cli:main"]},

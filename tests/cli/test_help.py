@@ -35,3 +35,8 @@ def test_every_command_shows_an_example(help_output, command):
     usage = help_output.split(f"usage: tfbert {command} ")
     assert len(usage) == 2, f"no help for {command}"
     assert f"tfbert {command} " in usage[1].split("usage: tfbert")[0].split("example")[1]
+
+
+def test_export_help_offers_the_serving_versions(help_output):
+    export_help = help_output.split("usage: tfbert export ")[1].split("usage: tfbert")[0]
+    assert "--serving-version {2.14,2.15,2.16,2.17,2.18,2.19,2.20}" in export_help
