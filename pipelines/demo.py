@@ -33,8 +33,6 @@ import reviews_learning  # pipelines/reviews_learning.py: steps 1-4
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL_NAME = "demo_classifier"
-# Measured with longer runs of this pipeline (see README): filled in from a measured run.
-LONGER_RUN = "(a longer run: not measured yet)"
 TEXTS = ["这本书写得非常好，值得一读。",
          "酒店的服务太差了，房间又脏又吵，再也不会来了。",
          "质量一般，价格还可以，物流很快。"]
@@ -121,7 +119,6 @@ def main(out: Path, steps: int, epochs: int) -> None:
           f"({results['pretraining_examples_per_second']:.0f} examples/s)")
     print(f"      test accuracy: tfbert {results['test_accuracy']:.3f}, TF-IDF + logistic "
           f"regression {results['baseline_test_accuracy']:.3f} (same split, this run)")
-    print(f"      {LONGER_RUN}")
 
     version = REPO / "saved_models" / MODEL_NAME / "1"
     print(f"[5] exporting {out / 'classifier'} -> {version.relative_to(REPO)}")

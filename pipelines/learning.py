@@ -53,13 +53,14 @@ def write_corpora(folder: Path) -> tuple[Path, Path]:
     return train, held_out
 
 
-def masked_lm_accuracy(model, held_out: Path, vocab: Path) -> float:
+def masked_lm_accuracy(model, held_out: Path, vocab: Path, seq_length: int = SEQ_LENGTH,
+                       max_predictions: int = MAX_PREDICTIONS) -> float:
     """Masked-LM accuracy over a fixed masking of the held-out corpus."""
     import tfbert.data
     from tfbert.training import split_pretraining_features
 
     dataset = tfbert.data.pretraining_dataset(
-        [str(held_out)], str(vocab), seq_length=SEQ_LENGTH, max_predictions_per_seq=MAX_PREDICTIONS,
+        [str(held_out)], str(vocab), seq_length=seq_length, max_predictions_per_seq=max_predictions,
         batch_size=32, seed=1234, repeat=False)
     correct = total = 0.0
     for batch in dataset:

@@ -27,6 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import learning  # noqa: E402  (pipelines/learning.py)
 import reviews  # noqa: E402  (pipelines/reviews.py)
 
 PRESET = "bert_tiny"
@@ -62,20 +63,7 @@ def baseline_accuracy(train: list[reviews.Review], test: list[reviews.Review]) -
 
 def masked_lm_accuracy(model, corpus: Path, vocab: Path) -> float:
     """Masked-LM accuracy over one fixed masking of `corpus`."""
-    import tfbert.data
-    from tfbert.training import split_pretraining_features
-
-    dataset = tfbert.data.pretraining_dataset(
-        [str(corpus)], str(vocab), seq_length=SEQ_LENGTH, max_predictions_per_seq=MAX_PREDICTIONS,
-        batch_size=32, seed=1234, repeat=False)
-    correct = total = 0.0
-    for batch in dataset:
-        x, y, weights = split_pretraining_features(batch)
-        predicted = np.argmax(model(x, training=False)["mlm_logits"], -1)
-        hits = (predicted == y["mlm_logits"].numpy()) * weights["mlm_logits"].numpy()
-        correct += hits.sum()
-        total += weights["mlm_logits"].numpy().sum()
-    return float(correct / total)
+    return learning.masked_lm_accuracy(model, corpus, vocab, SEQ_LENGTH, MAX_PREDICTIONS)
 
 
 def main(out: Path, steps: int, finetune_epochs: int = 2, progress: str = "epoch") -> dict:
