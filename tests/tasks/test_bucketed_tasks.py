@@ -171,6 +171,7 @@ def test_tag_trains_on_buckets_and_predicts_the_same(encoder_dir, tmp_path):
     _assert_same_records(scores, evaluate(out, tmp_path / "dev.conll", bucketing=False))
 
 
+@pytest.mark.slow  # XLA compiles each bucket; classify and tag cover bucketed prediction in CI
 def test_qa_predicts_the_same_on_buckets(encoder_dir, tmp_path):
     _squad(tmp_path / "train.json", 64, seed=0)
     pairs = _squad(tmp_path / "dev.json", 30, seed=1)
