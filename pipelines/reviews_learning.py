@@ -66,6 +66,20 @@ def masked_lm_accuracy(model, corpus: Path, vocab: Path) -> float:
     return learning.masked_lm_accuracy(model, corpus, vocab, SEQ_LENGTH, MAX_PREDICTIONS)
 
 
+def machine() -> str:
+    """The CPU these numbers come from: model, cores and the vector ISA that matters here."""
+    import os
+
+    from tfbert.runtime import cpu_flags, read_cpuinfo
+
+    cpuinfo = read_cpuinfo()
+    names = [line.split(":", 1)[1].strip() for line in cpuinfo.splitlines()
+             if line.startswith("model name")]
+    isa = [flag for flag in ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
+           if flag in cpu_flags(cpuinfo)]
+    return f"{names[0] if names else 'unknown CPU'}, {os.cpu_count()} cores, {' '.join(isa)}"
+
+
 def main(out: Path, steps: int, finetune_epochs: int = 2, progress: str = "epoch") -> dict:
     """Runs the four parts; returns the numbers (also written to `out/reviews.json`)."""
     import keras
@@ -123,6 +137,9 @@ def main(out: Path, steps: int, finetune_epochs: int = 2, progress: str = "epoch
         "test_accuracy": scores["accuracy"],
         "baseline_test_accuracy": baseline_accuracy(split["train"], split["test"]),
         "seconds": time.perf_counter() - started,
+        "preset": PRESET,
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": machine(),
     }
     (out / "reviews.json").write_text(json.dumps(results, indent=1) + "\n")
     return results
@@ -136,3 +153,4 @@ if __name__ == "__main__":
     args = parser.parse_args()
     for key, value in main(args.out, args.steps, args.epochs).items():
         print(f"{key}: {value:.3f}" if isinstance(value, float) else f"{key}: {value}")
+    print(f"written to {args.out / 'reviews.json'}")

@@ -1,10 +1,10 @@
 import json
-
 import os
 import re
 import subprocess
 import sys
 
+import pytest
 
 from tests.export import builders
 from tests.export.conftest import _shared, classifier_dir, vocab_file  # noqa: F401 (fixtures)
@@ -36,6 +36,7 @@ def test_export_errors_are_clear(classifier_dir, tmp_path, capsys):
     assert not (tmp_path / "m" / "1").exists()
 
 
+@pytest.mark.slow  # the shared log filter is covered in CI by test_pretrain's redirected log
 def test_export_log_has_no_tensorflow_lines(classifier_dir, tmp_path):
     # As a user runs it: no TF_CPP_MIN_LOG_LEVEL of the test set-up, output to a pipe.
     env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}

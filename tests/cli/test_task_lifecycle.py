@@ -60,7 +60,10 @@ def _served(address, task):
         return client.predict(TAG_TEXTS)
 
 
-@pytest.mark.parametrize("task", ["classify", "regress", "tag", "qa"])
+# regress is slow-only: its export, Regress API and predict are covered in CI by
+# tests/export/test_regress_export.py and tests/cli/test_finetune.py.
+@pytest.mark.parametrize("task", ["classify", pytest.param("regress", marks=pytest.mark.slow),
+                                  "tag", "qa"])
 def test_finetune_evaluate_predict_export_serve(task, encoder_dir, tmp_path, capsys):
     train, dev, extra = _train_files(task, tmp_path)
     model_dir = tmp_path / "model"

@@ -200,7 +200,7 @@ def test_no_bucketing_runs_the_full_length_pipeline(encoder_dir, tmp_path, monke
     predicted = []
     original_predict = bucketing.predict
     monkeypatch.setattr("tfbert.tasks.task.bucketing_predict", lambda *args: (
-        predicted.append(True), original_predict(*args))[1])
+        predicted.append(args[3]), original_predict(*args))[1])
     train = _write_jsonl(tmp_path / "train.jsonl", _keyword_texts(32, seed=0))
     out = tmp_path / "classifier"
     assert main(["finetune", "--model", str(encoder_dir), "--train", str(train), "--out",
@@ -214,7 +214,8 @@ def test_no_bucketing_runs_the_full_length_pipeline(encoder_dir, tmp_path, monke
                      str(tmp_path / "p.jsonl"), *([flag] if flag else [])]) == 0
         assert main(["evaluate", "--model", str(out), "--data", str(train),
                      *([flag] if flag else [])]) == 0
-        assert len(predicted) == (0 if flag else 2)
+        assert predicted[-2:] == [(SEQ_LENGTH,) if flag else bucketing.bucket_lengths(
+            SEQ_LENGTH)] * 2
     capsys.readouterr()
     assert main(["finetune", "--model", str(encoder_dir), "--train", str(train), "--out",
                  str(out), "--epochs", "1", "--batch-size", "16", "--seq-length", "32",

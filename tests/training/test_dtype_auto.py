@@ -61,8 +61,21 @@ def test_cpu_flags_and_options():
         TrainingOptions(dtype="bfloat16")
 
 
+def test_xla_by_default_except_bfloat16_on_the_cpu():
+    """XLA's CPU backend has no native bfloat16 matrix kernels, TensorFlow's graph kernels do:
+    bf16 on the CPU trains without XLA unless asked; float32 and TPU keep XLA."""
+    options = TrainingOptions()
+    assert options.resolved_jit_compile("float32") is True
+    assert options.resolved_jit_compile("mixed_bfloat16") is False  # no GPU here
+    assert TrainingOptions(strategy="tpu").resolved_jit_compile("mixed_bfloat16") is True
+    assert TrainingOptions(strategy="mirrored").resolved_jit_compile("float32") is False
+    assert TrainingOptions(jit_compile=True).resolved_jit_compile("mixed_bfloat16") is True
+    assert TrainingOptions(jit_compile=False).resolved_jit_compile("float32") is False
+
+
 @pytest.mark.parametrize("cpuinfo, dtype, compute", [
-    (SAPPHIRE_RAPIDS, "mixed_bfloat16", "bfloat16"), (ZEN3, "float32", "float32")])
+    (SAPPHIRE_RAPIDS, "mixed_bfloat16", "bfloat16"),
+    pytest.param(ZEN3, "float32", "float32", marks=pytest.mark.slow)])  # float32: every test
 def test_a_run_prints_its_choice_and_trains_with_it(cpuinfo, dtype, compute, tmp_path,
                                                     monkeypatch, capsys):
     from tests.training.text_data import write_corpus, write_vocab
@@ -94,6 +107,7 @@ def test_a_run_prints_its_choice_and_trains_with_it(cpuinfo, dtype, compute, tmp
                  "--progress", "none"]) == 0
     printed = capsys.readouterr().out
     assert printed.count(f"dtype {dtype}: the CPU has ") == 1, printed
+    assert "training step: TensorFlow graph, no XLA\n" in printed  # --no-jit-compile
     history = json.loads((out / "history.json").read_text())
     assert history[-1]["step"] == 2
     assert built == [compute]  # the model trained in the chosen precision

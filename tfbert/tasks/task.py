@@ -17,6 +17,7 @@ import numpy as np
 from tfbert.config import BertConfig
 from tfbert.models.model_directory import ModelDirectory
 from tfbert.models.task_model import FEATURES, TaskModel
+from tfbert.tasks.bucketing import bucket_lengths
 from tfbert.tasks.bucketing import predict as bucketing_predict
 from tfbert.text.tokenizer import BertTokenizer
 
@@ -51,10 +52,9 @@ def model_outputs(model: keras.Model, encoded: Encoded, batch_size: int, *,
     `bucketing` runs rows in batches cut to their length bucket (`tfbert.tasks.bucketing`;
     the same outputs, within float rounding); False runs every batch at full length.
     """
-    if bucketing and len(encoded):
-        return bucketing_predict(model, encoded, batch_size)
-    outputs = model.predict(encoded.x, batch_size=batch_size, verbose=0)
-    return {name: np.asarray(value) for name, value in outputs.items()}
+    seq_length = encoded.x["input_mask"].shape[1]
+    return bucketing_predict(model, encoded, batch_size,
+                             bucket_lengths(seq_length) if bucketing else (seq_length,))
 
 
 class FineTuningTask(abc.ABC):

@@ -69,7 +69,7 @@ def train(*, kind: str, out: str | os.PathLike, build: Callable[[str], TaskModel
     for `out` and every checkpoint, beside `history.json`. `strategy` is the one `options` describe, made by the caller
     when it must run TensorFlow before the run (it has to exist before TF's first op; see
     `make_run_strategy`). `dtype` is the Keras dtype policy `options.resolved_dtype()` picks
-    (printed on the chief, with why). Returns the trained model and the per-epoch history.
+    (printed on the chief, with why, and whether the step runs under XLA). Returns the trained model and the per-epoch history.
     """
     out = check_output(out, overwrite)
     strategy = strategy or make_run_strategy(options)
@@ -83,6 +83,9 @@ def train(*, kind: str, out: str | os.PathLike, build: Callable[[str], TaskModel
             warm_start.source.warm_start(model, allow_missing=warm_start.allow_missing)
         optimizer = options.create_optimizer(model, total_steps, kind)
         compile_model(model, optimizer)
+    if is_chief(strategy):
+        print(f"training step: {'XLA' if model.jit_compile else 'TensorFlow graph, no XLA'}",
+              flush=True)
 
     def files() -> dict[str, str]:
         return dict(extra_files()) if extra_files else {}
