@@ -65,7 +65,8 @@ def _tfbert(config, task: str, x, targets, batch: int, steps: int):
         encoded = Encoded(x, {"start_logits": targets["start"], "end_logits": targets["end"]})
     model = fine_tuning.build_model(config, None)
     fine_tuning.compile_model(model, options.create_optimizer(model, TOTAL_STEPS, "finetune"),
-                              jit_compile=options.resolved_jit_compile("float32"), steps_per_execution=1)
+                              jit_compile=options.resolved_jit_compile("float32"),
+                              steps_per_execution=1)
     dataset = training_dataset(encoded, batch, seed=0)
     return lambda: model.fit(dataset, steps_per_epoch=steps, shuffle=False, verbose=0)
 

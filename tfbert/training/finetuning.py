@@ -103,8 +103,9 @@ def finetune(*, model_dir: str | os.PathLike, train_file: str | os.PathLike,
                                 shard=input_context.input_pipeline_id)
 
     def compile_model(model, optimizer) -> None:
-        fine_tuning.compile_model(model, optimizer, jit_compile=options.resolved_jit_compile(model.dtype_policy.name),
-                                  steps_per_execution=options.steps_per_execution)
+        fine_tuning.compile_model(
+            model, optimizer, jit_compile=options.resolved_jit_compile(model.dtype_policy.name),
+            steps_per_execution=options.steps_per_execution)
 
     def validation() -> tf.data.Dataset | None:
         if eval_encoded is None or eval_encoded.y is None:

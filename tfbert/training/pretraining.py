@@ -138,8 +138,9 @@ def pretrain(*, corpus: Sequence[str] = (), records: Sequence[str] = (),
                                              next_sentence=next_sentence))
 
     def compile_model(model: BertPretrainer, optimizer: keras.optimizers.Optimizer) -> None:
-        compile_pretrainer(model, optimizer, jit_compile=options.resolved_jit_compile(model.dtype_policy.name),
-                           steps_per_execution=options.steps_per_execution)
+        compile_pretrainer(
+            model, optimizer, jit_compile=options.resolved_jit_compile(model.dtype_policy.name),
+            steps_per_execution=options.steps_per_execution)
 
     _, history = train(
         kind="pretrain", out=out, dataset_fn=dataset_fn, compile_model=compile_model,

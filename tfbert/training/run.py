@@ -69,7 +69,8 @@ def train(*, kind: str, out: str | os.PathLike, build: Callable[[str], TaskModel
     for `out` and every checkpoint, beside `history.json`. `strategy` is the one `options` describe, made by the caller
     when it must run TensorFlow before the run (it has to exist before TF's first op; see
     `make_run_strategy`). `dtype` is the Keras dtype policy `options.resolved_dtype()` picks
-    (printed on the chief, with why, and whether the step runs under XLA). Returns the trained model and the per-epoch history.
+    (printed on the chief, with why, and whether the step runs under XLA). Returns the trained
+    model and the per-epoch history.
     """
     out = check_output(out, overwrite)
     strategy = strategy or make_run_strategy(options)
