@@ -61,12 +61,20 @@ def test_cpu_flags_and_options():
         TrainingOptions(dtype="bfloat16")
 
 
-def test_xla_by_default_except_bfloat16_on_the_cpu():
+def test_xla_by_default_except_bfloat16_on_the_cpu(monkeypatch):
     """XLA's CPU backend has no native bfloat16 matrix kernels, TensorFlow's graph kernels do:
-    bf16 on the CPU trains without XLA unless asked; float32 and TPU keep XLA."""
+    bf16 on the CPU trains without XLA unless asked; float32, GPUs and TPU keep XLA."""
+    import tensorflow as tf
+
+    gpus = []  # the devices TensorFlow reports, whatever machine runs the test
+    monkeypatch.setattr(tf.config, "list_physical_devices",
+                        lambda kind=None: gpus if kind == "GPU" else [])
     options = TrainingOptions()
     assert options.resolved_jit_compile("float32") is True
-    assert options.resolved_jit_compile("mixed_bfloat16") is False  # no GPU here
+    assert options.resolved_jit_compile("mixed_bfloat16") is False  # CPU only
+    gpus.append("GPU:0")
+    assert options.resolved_jit_compile("mixed_bfloat16") is True
+    gpus.clear()
     assert TrainingOptions(strategy="tpu").resolved_jit_compile("mixed_bfloat16") is True
     assert TrainingOptions(strategy="mirrored").resolved_jit_compile("float32") is False
     assert TrainingOptions(jit_compile=True).resolved_jit_compile("mixed_bfloat16") is True
