@@ -3,7 +3,9 @@ epoch in batches of one bucket length each, shuffled across buckets, the same fo
 batches hold the original rows cut to their bucket; per replica and per pipeline the global
 batch is split without changing the plan; evaluation batches hold every row once."""
 import collections
+import types
 
+import keras
 import numpy as np
 import pytest
 
@@ -143,3 +145,30 @@ def test_row_lengths_read_the_mask():
                                   encoded.x["input_mask"].sum(axis=1))
     empty = Encoded({"input_mask": np.zeros((2, 8), np.int32)})
     assert bucketing.row_lengths(empty).tolist() == [0, 0]
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_prediction_sorts_rows_into_few_widths_and_returns_them_in_order(compiled, monkeypatch):
+    short = _encoded(70, tagged=False)  # 3..32 real tokens, padded to 64 positions here
+    encoded = Encoded({name: np.pad(array, [(0, 0), (0, 32)]) for name, array in short.x.items()})
+    seen = []
+
+    def call(x):  # per row: its id; per position: the ids (a sequence output)
+        seen.append(x["input_word_ids"].shape.as_list())
+        ids = x["input_word_ids"].numpy()
+        return {"row": ids[:, 0] - 1000, "tokens": ids}
+
+    model = types.SimpleNamespace(jit_compile=compiled, output={
+        "row": keras.KerasTensor((None,)), "tokens": keras.KerasTensor((None, None))})
+    monkeypatch.setattr(bucketing, "forward", lambda _: call)
+    lengths = bucketing.prediction_lengths(64, compiled)
+    assert lengths == ((16, 32, 48, 64) if compiled else (8, 16, 24, 32, 40, 48, 56, 64))
+    outputs = bucketing.predict(model, encoded, 16, lengths)
+    np.testing.assert_array_equal(outputs["row"], np.arange(70))
+    np.testing.assert_array_equal(outputs["tokens"], encoded.x["input_word_ids"])
+    # Batches of the sorted rows, each as wide as the shortest length that holds its longest.
+    ordered = np.sort(bucketing.row_lengths(encoded))
+    longest = [*ordered[15::16], ordered[-1]]
+    assert [width for _, width in seen] == [min(w for w in lengths if w >= n) for n in longest]
+    # A plain graph takes the short last batch; under XLA it is filled to a whole batch.
+    assert [rows for rows, _ in seen] == [16] * 4 + [16 if compiled else 6]

@@ -12,6 +12,9 @@ The buckets split `seq_length` into four equal steps, each rounded up to a multi
 compiles a step once per shape, and every shape is static, as TPUs need. A row then carries at
 most a quarter of `seq_length` of padding (an eighth on average); powers of two (32, 64, 128)
 would pad every row of 65-96 tokens to 128.
+
+Prediction has no loss to keep unbiased and no shuffling to do: it sorts rows by length, and
+in a plain graph (no XLA, so no compile per shape) cuts each batch to the next multiple of 8.
 """
 from __future__ import annotations
 
@@ -143,41 +146,56 @@ def evaluation_dataset(encoded: Encoded, batch_size: int) -> tf.data.Dataset:
     return dataset
 
 
-def predict(model: keras.Model, encoded: Encoded, batch_size: int,
-            buckets: tuple[int, ...]) -> dict[str, np.ndarray]:
-    """`model`'s outputs for every row of `encoded`, in row order, computed bucket by bucket
-    (`buckets`: `bucket_lengths(seq_length)`, or `(seq_length,)` for full-length batches).
+def prediction_lengths(seq_length: int, compiled: bool) -> tuple[int, ...]:
+    """The batch lengths prediction cuts rows of `seq_length` to: the training buckets when the
+    model runs under XLA (one compile per length), every multiple of 8 in a plain graph (one
+    trace serves every length, so finer steps only save padding).
 
-    Each bucket's rows are padded with empty rows (mask 0) to whole batches, so the model only
-    ever sees `len(buckets)` shapes (each compiled once, whatever the chunking). The batches run
+    >>> prediction_lengths(128, compiled=True), prediction_lengths(40, compiled=False)
+    ((32, 64, 96, 128), (8, 16, 24, 32, 40))
+    """
+    return bucket_lengths(seq_length, BUCKETS if compiled else -(-seq_length // MULTIPLE))
+
+
+def predict(model: keras.Model, encoded: Encoded, batch_size: int,
+            lengths: tuple[int, ...]) -> dict[str, np.ndarray]:
+    """`model`'s outputs for every row of `encoded`, in row order, computed in batches cut to
+    one of `lengths` (`prediction_lengths(seq_length, ...)`, or `(seq_length,)` for
+    full-length batches).
+
+    Rows are sorted by length and cut into batches of `batch_size`; each batch takes the
+    shortest of `lengths` that holds its longest row. Under XLA the last batch is filled with
+    empty rows (mask 0), so the model sees at most `len(lengths)` shapes, each compiled once
+    whatever the chunking; a plain graph takes the short batch as it is. The batches run
     through `forward(model)`, not `keras.Model.predict`, whose per-call data pipeline cost a
     third of the model's own time here (3,000 reviews, bert_mini). Per-position outputs (those
     whose second axis is the sequence, e.g. tag or span logits) are padded back to
     `seq_length` with zeros, at positions no row has a token at.
     """
     seq_length = encoded.x["input_mask"].shape[1]
-    of_rows = row_buckets(encoded, buckets)
+    row_length = row_lengths(encoded)
+    order = np.argsort(row_length, kind="stable")
     call = forward(model)
+    whole_batches = bool(model.jit_compile)
     sequence_outputs = {name for name, tensor in model.output.items()
                         if len(tensor.shape) >= 2 and tensor.shape[1] is None}
     results: dict[str, np.ndarray] = {}
-    for index, length in enumerate(buckets):
-        rows = np.flatnonzero(of_rows == index)
-        # No rows at all: one empty batch, for outputs of the right shapes and no rows.
-        starts = range(0, len(rows), batch_size) if len(encoded) or index else [0]
-        for start in starts:
-            batch = rows[start:start + batch_size]
-            x = {name: tf.constant(np.pad(array[batch, :length],
-                                          [(0, batch_size - len(batch)), (0, 0)]))
-                 for name, array in encoded.x.items()}
-            for name, value in call(x).items():
-                value = np.asarray(value)[:len(batch)]
-                if name in sequence_outputs:
-                    padding = [(0, 0), (0, seq_length - length)] + [(0, 0)] * (value.ndim - 2)
-                    value = np.pad(value, padding)
-                if name not in results:
-                    results[name] = np.zeros((len(encoded),) + value.shape[1:], value.dtype)
-                results[name][batch] = value
+    # No rows at all: one empty batch, for outputs of the right shapes and no rows.
+    for start in range(0, len(order), batch_size) if len(order) else [0]:
+        batch = order[start:start + batch_size]
+        longest = int(row_length[batch].max()) if len(batch) else 0
+        length = lengths[min(np.searchsorted(lengths, longest), len(lengths) - 1)]
+        fill = batch_size - len(batch) if whole_batches or not len(batch) else 0
+        x = {name: tf.constant(np.pad(array[batch, :length], [(0, fill), (0, 0)]))
+             for name, array in encoded.x.items()}
+        for name, value in call(x).items():
+            value = np.asarray(value)[:len(batch)]
+            if name in sequence_outputs:
+                padding = [(0, 0), (0, seq_length - length)] + [(0, 0)] * (value.ndim - 2)
+                value = np.pad(value, padding)
+            if name not in results:
+                results[name] = np.zeros((len(encoded),) + value.shape[1:], value.dtype)
+            results[name][batch] = value
     return results
 
 
