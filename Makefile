@@ -23,11 +23,14 @@ $(STAMP): requirements.txt setup.py
 demo: setup
 	$(PY) pipelines/demo.py
 
+# Two pytest processes, each test file in one of them (its module fixtures built once).
+PYTEST := $(PY) -m pytest --doctest-modules -n 2 --dist loadfile
+
 test: setup
-	$(PY) -m pytest --doctest-modules -m "not slow" tests tfbert
+	$(PYTEST) -m "not slow" tests tfbert
 
 test-all: setup
-	$(PY) -m pytest --doctest-modules tests tfbert
+	$(PYTEST) tests tfbert
 
 bench: setup
 	$(PY) benchmarks/run.py
