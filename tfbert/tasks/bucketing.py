@@ -184,7 +184,7 @@ def predict(model: keras.Model, encoded: Encoded, batch_size: int,
     for start in range(0, len(order), batch_size) if len(order) else [0]:
         batch = order[start:start + batch_size]
         longest = int(row_length[batch].max()) if len(batch) else 0
-        length = lengths[min(np.searchsorted(lengths, longest), len(lengths) - 1)]
+        length = lengths[np.searchsorted(lengths, longest)]  # lengths[-1] is seq_length
         fill = batch_size - len(batch) if whole_batches or not len(batch) else 0
         x = {name: tf.constant(np.pad(array[batch, :length], [(0, fill), (0, 0)]))
              for name, array in encoded.x.items()}
