@@ -15,12 +15,17 @@ Stable names used by the `bench_*.py` modules:
 - `matmul_peak_gflops(dtype) -> float`: this machine's TensorFlow matmul rate for `dtype`
   (`peak_matmul` timed alone), measured once per process.
 - `format_table(rows) -> str` and `print_table(rows)`: the aligned markdown table.
+- `CpuMeter()`: what the machine did between its creation and `.report()`: wall seconds, cores
+  busy on average, and CPU-seconds the hypervisor stole (`/proc/stat`). A VM that steals time
+  slows every candidate alike only when the steal is spread evenly, so rows on shared VMs say it.
 
 Every timed `fn` must return only once its work is done (on CPU, eager TF and PyTorch calls do).
 """
 import dataclasses
 import functools
 import math
+import os
+import pathlib
 import statistics
 import time
 from collections.abc import Callable
@@ -92,6 +97,42 @@ def measure(
         statistic=statistic,
     )
     return result["fn"]
+
+
+class CpuMeter:
+    """CPU accounting of the whole machine from creation on (Linux `/proc/stat`; zeros elsewhere).
+
+    >>> meter = CpuMeter()
+    >>> sorted(meter.report())
+    ['cores_busy', 'steal_s', 'wall_s']
+    """
+
+    def __init__(self) -> None:
+        self._start = (time.perf_counter(), *_cpu_seconds())
+
+    def report(self) -> dict[str, float]:
+        """Wall seconds so far, cores busy on average, CPU-seconds stolen by the hypervisor."""
+        now = (time.perf_counter(), *_cpu_seconds())
+        wall, busy, steal = (b - a for a, b in zip(self._start, now))
+        return {"wall_s": round(wall, 1), "cores_busy": round(busy / max(wall, 1e-9), 2),
+                "steal_s": round(steal, 1)}
+
+    def summary(self) -> str:
+        """`report()` as a phrase for a row's note."""
+        report = self.report()
+        return (f"{report['cores_busy']:.2f} cores busy, VM steal {report['steal_s']:.0f} "
+                f"CPU-s in {report['wall_s']:.0f} s")
+
+
+def _cpu_seconds() -> tuple[float, float]:
+    """(busy, steal) CPU-seconds of all cores since boot, from the `cpu` line of /proc/stat."""
+    stat = pathlib.Path("/proc/stat")
+    if not stat.exists():
+        return 0.0, 0.0
+    ticks = [int(value) for value in stat.read_text().split("\n", 1)[0].split()[1:]]
+    hertz = os.sysconf("SC_CLK_TCK")
+    user, nice, system, _idle, _iowait, irq, softirq, steal = ticks[:8]
+    return (user + nice + system + irq + softirq) / hertz, steal / hertz
 
 
 def peak_matmul(dtype: str = "float32") -> tuple[Callable[[], object], float]:

