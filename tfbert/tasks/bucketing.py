@@ -13,8 +13,10 @@ compiles a step once per shape, and every shape is static, as TPUs need. A row t
 most a quarter of `seq_length` of padding (an eighth on average); powers of two (32, 64, 128)
 would pad every row of 65-96 tokens to 128.
 
-Prediction has no loss to keep unbiased and no shuffling to do: it sorts rows by length, and
-in a plain graph (no XLA, so no compile per shape) cuts each batch to the next multiple of 8.
+Where the step runs as a plain graph (no XLA: bfloat16 on a CPU), one trace serves every
+length, so training, evaluation and prediction cut batches to every multiple of 8 instead
+(`batch_lengths(seq_length, compiled=False)`): 16 lengths for 128, less padding. Prediction has
+no loss to keep unbiased and no shuffling to do: it sorts rows by length before batching.
 """
 from __future__ import annotations
 
@@ -88,10 +90,11 @@ def epoch_batches(buckets: np.ndarray, batch_size: int, rng: np.random.Generator
 
 
 def training_dataset(encoded: Encoded, batch_size: int, *, seed: int, epochs: int,
-                     num_replicas: int = 1, num_pipelines: int = 1, pipeline: int = 0
-                     ) -> tf.data.Dataset:
+                     compiled: bool = True, num_replicas: int = 1, num_pipelines: int = 1,
+                     pipeline: int = 0) -> tf.data.Dataset:
     """`epochs` of bucketed `(x, y[, sample_weight])` batches of `batch_size` (per replica) rows
-    for input pipeline `pipeline` of `num_pipelines`, feeding `num_replicas` replicas in all.
+    for input pipeline `pipeline` of `num_pipelines`, feeding `num_replicas` replicas in all;
+    each batch is cut to one of `batch_lengths(seq_length, compiled)`.
 
     The plan is global and the same in every pipeline (`epoch_batches` on global batches of
     `batch_size · num_replicas`, from one generator seeded with `seed`): each global batch is
@@ -103,7 +106,7 @@ def training_dataset(encoded: Encoded, batch_size: int, *, seed: int, epochs: in
         raise ValueError(f"`num_replicas` must be a multiple of `num_pipelines`; got "
                          f"{num_replicas} and {num_pipelines}.")
     seq_length = encoded.x["input_mask"].shape[1]
-    buckets = bucket_lengths(seq_length)
+    buckets = batch_lengths(seq_length, compiled)
     of_rows = row_buckets(encoded, buckets)
     rng = np.random.default_rng(seed)
     plans = [epoch_batches(of_rows, batch_size * num_replicas, rng) for _ in range(epochs)]
@@ -127,11 +130,13 @@ def training_dataset(encoded: Encoded, batch_size: int, *, seed: int, epochs: in
     return plan.map(batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
-def evaluation_dataset(encoded: Encoded, batch_size: int) -> tf.data.Dataset:
+def evaluation_dataset(encoded: Encoded, batch_size: int, compiled: bool = True
+                       ) -> tf.data.Dataset:
     """Bucketed `(x, y[, sample_weight])` batches of every row once, bucket by bucket (rows in
-    input order within a bucket; the last batch of a bucket may be short)."""
+    input order within a bucket; the last batch of a bucket may be short), each cut to one of
+    `batch_lengths(seq_length, compiled)`."""
     seq_length = encoded.x["input_mask"].shape[1]
-    buckets = bucket_lengths(seq_length)
+    buckets = batch_lengths(seq_length, compiled)
     of_rows = row_buckets(encoded, buckets)
     data = _data(encoded)
     datasets = []
@@ -146,12 +151,12 @@ def evaluation_dataset(encoded: Encoded, batch_size: int) -> tf.data.Dataset:
     return dataset
 
 
-def prediction_lengths(seq_length: int, compiled: bool) -> tuple[int, ...]:
-    """The batch lengths prediction cuts rows of `seq_length` to: the training buckets when the
-    model runs under XLA (one compile per length), every multiple of 8 in a plain graph (one
-    trace serves every length, so finer steps only save padding).
+def batch_lengths(seq_length: int, compiled: bool) -> tuple[int, ...]:
+    """The lengths batches of rows of `seq_length` are cut to: the four buckets when the model
+    runs under XLA (one compile per length; static shapes for TPUs), every multiple of 8 in a
+    plain graph (one trace serves every length, so finer steps only save padding).
 
-    >>> prediction_lengths(128, compiled=True), prediction_lengths(40, compiled=False)
+    >>> batch_lengths(128, compiled=True), batch_lengths(40, compiled=False)
     ((32, 64, 96, 128), (8, 16, 24, 32, 40))
     """
     return bucket_lengths(seq_length, BUCKETS if compiled else -(-seq_length // MULTIPLE))
@@ -160,7 +165,7 @@ def prediction_lengths(seq_length: int, compiled: bool) -> tuple[int, ...]:
 def predict(model: keras.Model, encoded: Encoded, batch_size: int,
             lengths: tuple[int, ...]) -> dict[str, np.ndarray]:
     """`model`'s outputs for every row of `encoded`, in row order, computed in batches cut to
-    one of `lengths` (`prediction_lengths(seq_length, ...)`, or `(seq_length,)` for
+    one of `lengths` (`batch_lengths(seq_length, ...)`, or `(seq_length,)` for
     full-length batches).
 
     Rows are sorted by length and cut into batches of `batch_size`; each batch takes the

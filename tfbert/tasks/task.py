@@ -17,7 +17,7 @@ import numpy as np
 from tfbert.config import BertConfig
 from tfbert.models.model_directory import ModelDirectory
 from tfbert.models.task_model import FEATURES, TaskModel
-from tfbert.tasks.bucketing import prediction_lengths
+from tfbert.tasks.bucketing import batch_lengths
 from tfbert.tasks.bucketing import predict as bucketing_predict
 from tfbert.text.tokenizer import BertTokenizer
 
@@ -50,11 +50,11 @@ def model_outputs(model: keras.Model, encoded: Encoded, batch_size: int, *,
     """`model`'s outputs for every row of `encoded`, as NumPy arrays, in row order.
 
     `bucketing` runs rows sorted by length in batches cut to a few lengths
-    (`tfbert.tasks.bucketing.prediction_lengths`; the same outputs, within float rounding);
+    (`tfbert.tasks.bucketing.batch_lengths`; the same outputs, within float rounding);
     False runs every batch at full length.
     """
     seq_length = encoded.x["input_mask"].shape[1]
-    lengths = (prediction_lengths(seq_length, compiled=bool(model.jit_compile)) if bucketing
+    lengths = (batch_lengths(seq_length, compiled=bool(model.jit_compile)) if bucketing
                else (seq_length,))
     return bucketing_predict(model, encoded, batch_size, lengths)
 

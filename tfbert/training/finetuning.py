@@ -89,12 +89,14 @@ def finetune(*, model_dir: str | os.PathLike, train_file: str | os.PathLike,
         raise ValueError(f"`batch_size` ({batch_size}) must be at most the number of training "
                          f"examples ({len(train_encoded)} in {train_file}).")
     keep_head = fine_tuning.keeps_head(source)
+    # Under XLA a batch length compiles once: four buckets; a plain graph takes any length.
+    compiled = options.resolved_jit_compile(options.resolved_dtype()[0])
 
     def dataset_fn(input_context: tf.distribute.InputContext) -> tf.data.Dataset:
         per_replica = input_context.get_per_replica_batch_size(batch_size)
         if options.bucketing:
             return bucketing.training_dataset(
-                train_encoded, per_replica, seed=options.seed, epochs=epochs,
+                train_encoded, per_replica, seed=options.seed, epochs=epochs, compiled=compiled,
                 num_replicas=input_context.num_replicas_in_sync,
                 num_pipelines=input_context.num_input_pipelines,
                 pipeline=input_context.input_pipeline_id)
@@ -111,7 +113,7 @@ def finetune(*, model_dir: str | os.PathLike, train_file: str | os.PathLike,
         if eval_encoded is None or eval_encoded.y is None:
             return None
         if options.bucketing:
-            return bucketing.evaluation_dataset(eval_encoded, batch_size)
+            return bucketing.evaluation_dataset(eval_encoded, batch_size, compiled)
         data = (eval_encoded.x, eval_encoded.y) if eval_encoded.sample_weight is None else (
             eval_encoded.x, eval_encoded.y, eval_encoded.sample_weight)
         return tf.data.Dataset.from_tensor_slices(data).batch(batch_size)
