@@ -243,6 +243,8 @@ def _keras_hub_epoch(config, encoded, batch, steps):
     import keras_hub
     import tensorflow as tf
 
+    from tfbert.tasks.bucketing import without_autotune
+
     model = keras_hub.models.BertTextClassifier(_keras_hub_backbone(config), num_classes=2,
                                                 preprocessor=None)
     model.compile(optimizer=keras.optimizers.AdamW(5e-5, weight_decay=0.01, clipnorm=1.0),
@@ -252,6 +254,9 @@ def _keras_hub_epoch(config, encoded, batch, steps):
          "padding_mask": encoded.x["input_mask"].astype(bool)}
     dataset = tf.data.Dataset.from_tensor_slices((x, encoded.y["logits"])).shuffle(
         len(encoded), seed=0).repeat().batch(batch, drop_remainder=True)
+    # Each timed epoch is a `fit` call: without autotuning, as tfbert's pipelines, so that
+    # deleting the iterator does not wait for the autotuning thread (benchmarks/README.md).
+    dataset = without_autotune(dataset)
     return lambda: model.fit(dataset, steps_per_epoch=steps, shuffle=False, verbose=0)
 
 

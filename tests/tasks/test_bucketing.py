@@ -194,3 +194,13 @@ def test_prediction_sorts_rows_into_few_widths_and_returns_them_in_order(compile
     assert [width for _, width in seen] == [min(w for w in lengths if w >= n) for n in longest]
     # A plain graph takes the short last batch; under XLA it is filled to a whole batch.
     assert [rows for rows, _ in seen] == [16] * 4 + [16 if compiled else 6]
+
+
+def test_fine_tuning_pipelines_run_without_autotuning():
+    # An autotuned pipeline's iterator takes until the autotuning thread wakes to delete.
+    from tfbert.training.finetuning import training_dataset as fixed_length
+
+    encoded = _encoded(16)
+    for dataset in (bucketing.training_dataset(encoded, 8, seed=0, epochs=1),
+                    bucketing.evaluation_dataset(encoded, 8), fixed_length(encoded, 8, seed=0)):
+        assert dataset.repeat().skip(1).options().autotune.enabled is False

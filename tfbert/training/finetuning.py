@@ -116,7 +116,8 @@ def finetune(*, model_dir: str | os.PathLike, train_file: str | os.PathLike,
             return bucketing.evaluation_dataset(eval_encoded, batch_size, compiled)
         data = (eval_encoded.x, eval_encoded.y) if eval_encoded.sample_weight is None else (
             eval_encoded.x, eval_encoded.y, eval_encoded.sample_weight)
-        return tf.data.Dataset.from_tensor_slices(data).batch(batch_size)
+        return bucketing.without_autotune(tf.data.Dataset.from_tensor_slices(data).batch(
+            batch_size))
 
     def callbacks(model) -> list[keras.callbacks.Callback]:
         if eval_examples is None:
@@ -148,5 +149,5 @@ def training_dataset(encoded: Encoded, batch_size: int, *, seed: int, num_shards
     indices = tf.data.Dataset.range(len(encoded)).shard(num_shards, shard)
     indices = indices.shuffle(len(encoded), seed=seed, reshuffle_each_iteration=True)
     batches = indices.repeat().batch(batch_size, drop_remainder=True)
-    return batches.map(lambda batch: tf.nest.map_structure(
-        lambda column: tf.gather(column, batch), rows), num_parallel_calls=tf.data.AUTOTUNE)
+    return bucketing.without_autotune(batches.map(lambda batch: tf.nest.map_structure(
+        lambda column: tf.gather(column, batch), rows), num_parallel_calls=tf.data.AUTOTUNE))
