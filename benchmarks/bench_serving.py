@@ -4,10 +4,15 @@ A bert_base `BertClassifier` (random weights, 2 labels) is exported with `tfbert
 served by `tfbert serve` in its own process on 127.0.0.1; the client is
 `tfbert.serving.PredictionClient`. Peers on the same raw strings, in this process: Hugging Face
 `BertTokenizerFast` + `BertForSequenceClassification` (PyTorch, 2 threads) and keras-hub
-`BertTextClassifierPreprocessor` + `BertTextClassifier` in one `tf.function`. Also timed in the
-same rounds: the exported signature called in-process through the TF1 session loader (what TF
-Serving runs), and the model alone on precomputed features (`tf.function` of the Keras model),
-which gives the share that tokenization and gRPC add.
+`BertTextClassifierPreprocessor` + `BertTextClassifier` in one `tf.function`. Also timed: the
+exported signature called in-process through the TF1 session loader (what TF Serving runs), the
+model alone on precomputed features (`tf.function` of the Keras model), and the model's dense
+layers alone: its 2-D kernels and their biases chained as matmuls on as many rows as the model
+sees tokens, which at a few tokens is the time to stream the weights from memory (340 MB of
+float32 for bert_base), a floor no graph goes below. tfbert's candidates are timed in
+rounds of their own, which give the share that tokenization and gRPC add; the peers in rounds
+with the gRPC client, which give the ratios to them. In the peers' rounds the server idles while
+the peers run, and its requests take longer for it (both gRPC figures are in the note).
 
 The load tests: 8 client threads, each sending batch-1 requests back to back for 30 s to a
 `tfbert serve` process holding a bert_tiny classifier export, over gRPC (`PredictionClient`)
@@ -145,12 +150,40 @@ class _Candidates:
     grpc: object
     signature: object
     model_only: object
+    dense_only: object
     hf: object
     keras_hub: object
 
-    def as_dict(self) -> dict:
+    def own(self) -> dict:
+        """tfbert's candidates: the gRPC client, the signature in process, the model, its
+        matmuls."""
         return {"ours": self.grpc, "signature": self.signature, "model": self.model_only,
-                HF: self.hf, KERAS_HUB: self.keras_hub}
+                "dense": self.dense_only}
+
+    def peers(self) -> dict:
+        return {"ours": self.grpc, HF: self.hf, KERAS_HUB: self.keras_hub}
+
+
+def _dense_chain(model):
+    """A tf.function running `model`'s dense layers alone, in order (each 2-D kernel but the
+    embeddings, with its bias) on a [rows, hidden] input: the weight bytes a request streams."""
+    import tensorflow as tf
+
+    weights = [w for w in model.weights if "embeddings" not in w.path]
+    layers = [(w, b) for w, b in zip(weights, weights[1:])
+              if len(w.shape) == 2 and w.path.endswith("kernel") and b.path.endswith("bias")]
+    for (kernel, _), (following, _) in zip(layers, layers[1:]):
+        if kernel.shape[1] != following.shape[0]:
+            raise RuntimeError(f"dense kernels do not chain: {kernel.path} {kernel.shape} then "
+                               f"{following.path} {following.shape}")
+
+    @tf.function(input_signature=[tf.TensorSpec([None, layers[0][0].shape[0]], tf.float32)])
+    def chain(x):
+        for kernel, bias in layers:
+            x = tf.nn.bias_add(tf.matmul(x, kernel), bias)
+        return x
+
+    return chain
 
 
 def _peers(config, vocab_file: pathlib.Path, vocabulary: list[str]):
@@ -180,13 +213,15 @@ def _peers(config, vocab_file: pathlib.Path, vocabulary: list[str]):
     return hf_tokenizer, hf_model, keras_hub_serve
 
 
-def _candidates(texts, client, session_model, model_fn, preprocess, hf_tokenizer, hf_model,
-                keras_hub_serve) -> _Candidates:
+def _candidates(texts, client, session_model, model_fn, dense_fn, preprocess, hf_tokenizer,
+                hf_model, keras_hub_serve) -> _Candidates:
     import tensorflow as tf
     import torch
 
     encoded = np.array([t.encode() for t in texts], object)
     features = {k: tf.constant(v) for k, v in preprocess(tf.constant(texts)).items()}
+    rows = tf.random.normal([int(tf.size(features["input_word_ids"])),
+                             dense_fn.input_signature[0].shape[1]])
     tensor = tf.constant(texts)
 
     def hf():
@@ -199,6 +234,7 @@ def _candidates(texts, client, session_model, model_fn, preprocess, hf_tokenizer
         grpc=lambda: client.predict(texts),
         signature=lambda: session_model.run("serving_default", {"text": encoded}),
         model_only=lambda: model_fn(features)["logits"].numpy(),
+        dense_only=lambda: dense_fn(rows).numpy(),
         hf=hf,
         keras_hub=lambda: keras_hub_serve(tensor).numpy())
 
@@ -222,6 +258,7 @@ def _latency_rows(quick: bool, directory: pathlib.Path, lines: list[str]) -> lis
             for name in ("input_word_ids", "input_mask", "input_type_ids")}
     model_fn = tf.function(lambda features: model(features, training=False),
                            input_signature=[spec])
+    dense_fn = _dense_chain(model)
     peers = _peers(config, vocab_file, tokenizer.vocabulary)
     session_model = SessionModel(base / "1")
     long_texts = _long_texts(lines, tokenizer, BATCH)
@@ -230,33 +267,38 @@ def _latency_rows(quick: bool, directory: pathlib.Path, lines: list[str]) -> lis
              (f"batch 1, {SEQ_LENGTH} tokens", long_texts[:1]),
              (f"batch {BATCH}, {SEQ_LENGTH} tokens", long_texts)]
     layers = f"{config.num_hidden_layers}-layer bert_base" if quick else "bert_base"
-    rows, median = [], {}
+    rows, own, peer = [], {}, {}
     with _served(base, "bench") as address, PredictionClient(address, "bench",
                                                              timeout=600) as client:
         for case, texts in cases:
-            candidates = _candidates(texts, client, session_model, model_fn, preprocess, *peers)
+            candidates = _candidates(texts, client, session_model, model_fn, dense_fn,
+                                     preprocess, *peers)
             heavy = len(texts) > 1
             timing = {"warmup": 1 if heavy else 3,
                       "min_repeats": 2 if quick else (3 if heavy else 10),
                       "min_time_s": 1.0 if quick else (20.0 if heavy else 15.0)}
-            seconds = measure_interleaved(candidates.as_dict(), **timing)
-            median[case] = seconds
+            own[case] = seconds = measure_interleaved(candidates.own(), **timing)
+            peer[case] = others = measure_interleaved(candidates.peers(), **timing)
             overhead = seconds["ours"] / seconds["model"] - 1
-            rate = {name: len(texts) / s for name, s in seconds.items()}
+            rate = {name: len(texts) / s for name, s in others.items()}
             rows.append(Row(
                 "serving", f"{layers} classify, {case}", "texts/s", rate["ours"],
                 {HF: rate[HF], KERAS_HUB: rate[KERAS_HUB]},
-                f"p50 ms: gRPC {seconds['ours'] * 1e3:.1f}, in-process signature "
-                f"{seconds['signature'] * 1e3:.1f}, model only {seconds['model'] * 1e3:.1f} "
-                f"(tokenization + gRPC add {overhead:+.0%}); keras-hub pads to {SEQ_LENGTH}"))
+                f"p50 ms in tfbert's rounds: gRPC {seconds['ours'] * 1e3:.1f}, in-process "
+                f"signature {seconds['signature'] * 1e3:.1f}, model only "
+                f"{seconds['model'] * 1e3:.1f} (tokenization + gRPC add {overhead:+.0%}), its "
+                f"dense layers alone {seconds['dense'] * 1e3:.1f}; gRPC in the peers' rounds "
+                f"{others['ours'] * 1e3:.1f}; keras-hub pads to {SEQ_LENGTH}"))
     session_model.close()
-    short, long = (median[case] for case, _ in cases[:2])
+    (short, short_peer), (long, long_peer) = ((own[case], peer[case]) for case, _ in cases[:2])
     rows.append(Row(
         "serving", f"{layers} classify, short text vs {SEQ_LENGTH} tokens (batch 1)", "×",
-        long["ours"] / short["ours"], {HF: long[HF] / short[HF],
-                                        KERAS_HUB: long[KERAS_HUB] / short[KERAS_HUB]},
+        long["ours"] / short["ours"], {HF: long_peer[HF] / short_peer[HF],
+                                        KERAS_HUB: long_peer[KERAS_HUB] / short_peer[KERAS_HUB]},
         f"p50 latency of a {SEQ_LENGTH}-token text over that of the short text, gRPC end to "
-        "end: what padding to the longest saves over padding to the cap"))
+        f"end (tfbert's rounds): what padding to the longest saves over padding to the cap; "
+        f"the dense layers alone bound it at {long['ours'] / short['dense']:.2f} (the "
+        f"{SEQ_LENGTH}-token request over the short text's matmuls)"))
     return rows
 
 
