@@ -11,8 +11,9 @@ layers alone: its 2-D kernels and their biases chained as matmuls on as many row
 sees tokens, which at a few tokens is the time to stream the weights from memory (340 MB of
 float32 for bert_base), a floor no graph goes below. tfbert's candidates are timed in
 rounds of their own, which give the share that tokenization and gRPC add; the peers in rounds
-with the gRPC client, which give the ratios to them. In the peers' rounds the server idles while
-the peers run, and its requests take longer for it (both gRPC figures are in the note).
+with the gRPC client, which give the ratios to them. gRPC requests timed in the peers' rounds
+took up to a third longer than in tfbert's on a Zen 5 VM, for a reason not found; the note
+gives both figures.
 
 The load tests: 8 client threads, each sending batch-1 requests back to back for 30 s to a
 `tfbert serve` process holding a bert_tiny classifier export, over gRPC (`PredictionClient`)
@@ -161,6 +162,7 @@ class _Candidates:
                 "dense": self.dense_only}
 
     def peers(self) -> dict:
+        """The gRPC client and the peers."""
         return {"ours": self.grpc, HF: self.hf, KERAS_HUB: self.keras_hub}
 
 
