@@ -9,11 +9,10 @@ exported signature called in-process through the TF1 session loader (what TF Ser
 model alone on precomputed features (`tf.function` of the Keras model), and the model's dense
 layers alone: its 2-D kernels and their biases chained as matmuls on as many rows as the model
 sees tokens, which at a few tokens is the time to stream the weights from memory (340 MB of
-float32 for bert_base), a floor no graph goes below. tfbert's candidates are timed in
-rounds of their own, which give the share that tokenization and gRPC add; the peers in rounds
-with the gRPC client, which give the ratios to them. gRPC requests timed in the peers' rounds
-took up to a third longer than in tfbert's on a Zen 5 VM, for a reason not found; the note
-gives both figures.
+float32 for bert_base), a floor no graph goes below. tfbert's candidates are timed in rounds of
+their own, which give the share that tokenization and gRPC add; the peers in rounds with the
+gRPC client, which give the ratios to them. gRPC requests timed in the peers' rounds took up to
+a third longer than in tfbert's on a Zen 5 VM, for a reason not found; the note gives both.
 
 The load tests: 8 client threads, each sending batch-1 requests back to back for 30 s to a
 `tfbert serve` process holding a bert_tiny classifier export, over gRPC (`PredictionClient`)
