@@ -2,12 +2,13 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import tfbert
 from tests.training.synthetic import tiny_config
 from tfbert.training import WarmupPolynomialDecay, create_optimizer
 from tfbert.training.lamb import Lamb
-from tfbert.training.optimizers import no_decay_variables
+from tfbert.training.optimizers import AdamW, no_decay_variables
 
 
 def test_weight_decay_skips_layer_norm_and_biases():
@@ -29,6 +30,63 @@ def test_weight_decay_skips_layer_norm_and_biases():
         assert moved == (variable.path not in excluded and nonzero), variable.path
 
 
+def adamw_reference(start, grads, lr, wd, beta_1=0.9, beta_2=0.999, eps=1e-6, decay=True):
+    """AdamW (Loshchilov & Hutter 2019) in numpy, decoupled decay first, as Keras orders it."""
+    w, m, v = start, np.zeros_like(start), np.zeros_like(start)
+    for t, g in enumerate(grads, 1):
+        w = w - lr * wd * w if decay else w
+        m = beta_1 * m + (1 - beta_1) * g
+        v = beta_2 * v + (1 - beta_2) * g * g
+        w = w - lr * (m / (1 - beta_1**t)) / (np.sqrt(v / (1 - beta_2**t)) + eps)
+    return w
+
+
+def _embedding_steps(optimizer, ids, steps=4, compiled=False):
+    """`steps` updates of a table looked up with tf.gather (its gradient: IndexedSlices whose
+    indices repeat where `ids` do) and of a bias excluded from decay. Returns the start, the
+    end and the dense gradient of each step."""
+    rng = np.random.default_rng(0)
+    start = [rng.normal(size=(7, 3)).astype("float32"), rng.normal(size=(3,)).astype("float32")]
+    table, bias = keras.Variable(start[0]), keras.Variable(start[1])
+    targets = tf.constant(rng.normal(size=ids.shape + (3,)).astype("float32"))
+    optimizer.exclude_from_weight_decay(var_list=[bias])
+
+    def step():
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum((tf.gather(table, ids) + bias - targets) ** 2)
+        grads = tape.gradient(loss, [table, bias])
+        assert isinstance(grads[0], tf.IndexedSlices)
+        optimizer.apply(grads, [table, bias])
+        return [tf.convert_to_tensor(g) for g in grads]
+
+    step = tf.function(step, jit_compile=True) if compiled else step
+    seen = [[g.numpy() for g in step()] for _ in range(steps)]
+    return start, [table.numpy(), bias.numpy()], seen
+
+
+def test_adamw_follows_the_paper_when_a_batch_repeats_a_token():
+    # Keras' own AdamW squares each slice of an IndexedSlices gradient before the repeats are
+    # summed, so a token seen twice in a batch gets a wrong second moment; tfbert's must not.
+    ids = tf.constant([[1, 4, 4], [0, 6, 4]])
+    start, end, seen = _embedding_steps(AdamW(learning_rate=0.05, weight_decay=0.1), ids)
+    for index, decay in ((0, True), (1, False)):
+        expected = adamw_reference(start[index], [g[index] for g in seen], 0.05, 0.1,
+                                   decay=decay)
+        np.testing.assert_allclose(end[index], expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_adamw_matches_keras_adamw_on_distinct_tokens(compiled):
+    # Where Keras' update is right (no repeated index) the two agree, eagerly and under XLA.
+    ids = tf.constant([[1, 4, 2], [0, 6, 3]])
+    _, ours, _ = _embedding_steps(AdamW(learning_rate=0.05, weight_decay=0.1), ids,
+                                  compiled=compiled)
+    _, theirs, _ = _embedding_steps(keras.optimizers.AdamW(learning_rate=0.05, weight_decay=0.1),
+                                    ids, compiled=compiled)
+    for mine, reference in zip(ours, theirs):
+        np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=1e-5)
+
+
 def lamb_reference(w, grads, lr, wd, beta_1=0.9, beta_2=0.999, eps=1e-6, decay=True):
     """LAMB (You et al. 2019, Algorithm 2) in numpy."""
     m = np.zeros_like(w)
@@ -43,6 +101,14 @@ def lamb_reference(w, grads, lr, wd, beta_1=0.9, beta_2=0.999, eps=1e-6, decay=T
             ratio = np.linalg.norm(w) / np.linalg.norm(update)
         w = w - lr * ratio * update
     return w
+
+
+def test_lamb_follows_the_paper_when_a_batch_repeats_a_token():
+    ids = tf.constant([[1, 4, 4], [0, 6, 4]])
+    start, end, seen = _embedding_steps(Lamb(learning_rate=0.05, weight_decay=0.1), ids)
+    for index, decay in ((0, True), (1, False)):
+        expected = lamb_reference(start[index], [g[index] for g in seen], 0.05, 0.1, decay=decay)
+        np.testing.assert_allclose(end[index], expected, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("excluded", [False, True])

@@ -4,6 +4,14 @@ Weight decay never touches LayerNorm parameters or biases (as in original BERT).
 clipping uses the norm of the *global* gradient: Keras clips each replica's partial gradient
 before the all-reduce, which under tf.distribute clips a different vector than the one applied;
 here the gradients are summed over replicas first and the sum is clipped.
+
+AdamW's per-variable update is TensorFlow's fused `ResourceApplyAdam` kernel on the dense
+gradient, hand-written here because Keras' Adam gets two things wrong for BERT:
+- with clipping off, it squares an embedding's IndexedSlices gradient slice by slice, before
+  repeated token ids are summed, so every token that occurs twice in a batch gets a wrong
+  second moment (clipping densifies the gradient first);
+- it writes the update as separate elementwise ops, each a sweep over the whole model: without
+  XLA, bert_base's update takes nearly twice as long as with the fused kernel.
 """
 from __future__ import annotations
 
@@ -47,7 +55,31 @@ class _GlobalNormClipping:
 
 @keras.saving.register_keras_serializable(package="tfbert")
 class AdamW(_GlobalNormClipping, keras.optimizers.AdamW):
-    """Keras AdamW whose `global_clipnorm` uses the global gradient norm."""
+    """Keras AdamW whose `global_clipnorm` uses the global gradient norm and whose update
+    runs as one fused kernel per variable.
+
+    >>> variable = keras.Variable([1.0, -1.0])
+    >>> optimizer = AdamW(learning_rate=0.1, weight_decay=0.0)
+    >>> optimizer.apply([keras.ops.convert_to_tensor([0.5, -2.0])], [variable])
+    >>> [round(x, 3) for x in variable.numpy().tolist()]  # Adam's first step: lr · sign(g)
+    [0.9, -0.9]
+    """
+
+    def update_step(self, gradient, variable, learning_rate):
+        gradient = tf.convert_to_tensor(gradient)  # sums the slices of repeated ids
+        if self.amsgrad:
+            return super().update_step(gradient, variable, learning_rate)
+        dtype = variable.dtype
+        index = self._get_variable_index(variable)
+        step = tf.cast(self.iterations + 1, dtype)
+        tf.raw_ops.ResourceApplyAdam(
+            var=variable.handle, m=self._momentums[index].value.handle,
+            v=self._velocities[index].value.handle,
+            beta1_power=tf.pow(tf.cast(self.beta_1, dtype), step),
+            beta2_power=tf.pow(tf.cast(self.beta_2, dtype), step),
+            lr=tf.cast(learning_rate, dtype), beta1=tf.cast(self.beta_1, dtype),
+            beta2=tf.cast(self.beta_2, dtype), epsilon=tf.cast(self.epsilon, dtype),
+            grad=tf.cast(gradient, dtype))
 
 
 @keras.saving.register_keras_serializable(package="tfbert")
