@@ -12,11 +12,12 @@ BERT. Weights are random, saved as a tfbert model directory and started from as 
    bert_base candidates in one process needed more than 24 GiB.
    - tfbert bucketed: `tfbert finetune`'s step (the classify task's model, loss, the
      `TrainingOptions` optimizer) on `tfbert.tasks.bucketing.training_dataset`, at the dtype
-     and step path `tfbert finetune` picks by default (`--dtype auto`; XLA, except bfloat16
-     on a CPU, which runs without it), batches cut to the lengths of that path (4 buckets
-     under XLA, every multiple of 8 in a plain graph);
-   - tfbert fixed 128: the same on `finetuning.training_dataset` (every batch 128 wide);
-   - tfbert float32 (only where `auto` picked bfloat16): bucketed, float32, XLA;
+     and step path `tfbert finetune` picks by default (`--dtype auto`; on a CPU a plain
+     graph, XLA on a GPU), batches cut to the lengths of that path (every multiple of 8 in
+     a plain graph, 4 buckets under XLA);
+   - tfbert fixed 128: the same on `finetuning.training_dataset` (every batch 128 wide; on
+     a CPU under XLA for float32, as `tfbert finetune --no-bucketing`);
+   - tfbert float32 (only where `auto` picked bfloat16): bucketed, float32, its default path;
    - keras-hub: `BertTextClassifier(BertBackbone)` of the same size, its preprocessor's fixed
      length 128 (the same token ids, pre-tokenized), AdamW with clipping, `fit` under XLA;
    - HF PyTorch: `BertForSequenceClassification`, batches from `LengthGroupedSampler` (what
@@ -139,7 +140,8 @@ def _speed_row(preset, reviews, vocab, work, quick, isa, dtype, progress) -> Row
                f"mean {lengths.mean():.0f} of {SEQ_LENGTH} tokens, rows padded to "
                f"{padded[True]:.0f} on average by the 4 XLA buckets, to {padded[False]:.0f} by "
                f"the multiples of 8 of a plain graph; tfbert "
-               f"--dtype auto: {dtype}, {_step_path(dtype)}"
+               f"--dtype auto: {dtype}, {_step_path(dtype)} (fixed 128: "
+               f"{_step_path(dtype, bucketed=False)})"
                f"{'' if dtype == 'float32' else '; tfbert float32: ' + _step_path('float32')}; "
                f"keras-hub fixed 128, XLA; HF group_by_length + dynamic padding, eager, 2 "
                f"threads; ISA {isa}; one process per candidate, in this order, fastest of "
@@ -222,10 +224,11 @@ def _cpu_note(calls) -> str:
                      for name, r in fastest.items())
 
 
-def _step_path(dtype: str) -> str:
+def _step_path(dtype: str, bucketed: bool = True) -> str:
     from tfbert.training import TrainingOptions
 
-    return "XLA" if TrainingOptions().resolved_jit_compile(dtype) else "graph (no XLA)"
+    compiled = TrainingOptions().resolved_jit_compile(dtype, fixed_length=not bucketed)
+    return "XLA" if compiled else "graph (no XLA)"
 
 
 def _tfbert_epoch(task, config, encoded, batch, steps, bucketed, dtype):
@@ -235,9 +238,9 @@ def _tfbert_epoch(task, config, encoded, batch, steps, bucketed, dtype):
 
     options = TrainingOptions()
     model = task.build_model(config, dtype)
+    compiled = options.resolved_jit_compile(dtype, fixed_length=not bucketed)
     task.compile_model(model, options.create_optimizer(model, TOTAL_STEPS, "finetune"),
-                       jit_compile=options.resolved_jit_compile(dtype), steps_per_execution=1)
-    compiled = options.resolved_jit_compile(dtype)
+                       jit_compile=compiled, steps_per_execution=1)
     dataset = (bucketing.training_dataset(encoded, batch, seed=0, epochs=1, compiled=compiled)
                if bucketed else training_dataset(encoded, batch, seed=0))
     return lambda: model.fit(dataset, steps_per_epoch=steps, shuffle=False, verbose=0)

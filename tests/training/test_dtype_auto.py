@@ -61,9 +61,11 @@ def test_cpu_flags_and_options():
         TrainingOptions(dtype="bfloat16")
 
 
-def test_xla_by_default_except_bfloat16_on_the_cpu(monkeypatch):
-    """XLA's CPU backend has no native bfloat16 matrix kernels, TensorFlow's graph kernels do:
-    bf16 on the CPU trains without XLA unless asked; float32, GPUs and TPU keep XLA."""
+def test_xla_by_default_except_bfloat16_or_buckets_on_the_cpu(monkeypatch):
+    """XLA's CPU backend has no native bfloat16 matrix kernels, TensorFlow's graph kernels do,
+    and a plain graph takes every multiple of 8 as a batch length: on the CPU, bf16 and
+    bucketed steps train without XLA unless asked; float32 at one length, GPUs and TPU keep
+    XLA."""
     import tensorflow as tf
 
     gpus = []  # the devices TensorFlow reports, whatever machine runs the test
@@ -72,13 +74,16 @@ def test_xla_by_default_except_bfloat16_on_the_cpu(monkeypatch):
     options = TrainingOptions()
     assert options.resolved_jit_compile("float32") is True
     assert options.resolved_jit_compile("mixed_bfloat16") is False  # CPU only
+    assert options.resolved_jit_compile("float32", fixed_length=False) is False
     gpus.append("GPU:0")
     assert options.resolved_jit_compile("mixed_bfloat16") is True
+    assert options.resolved_jit_compile("float32", fixed_length=False) is True
     gpus.clear()
     assert TrainingOptions(strategy="tpu").resolved_jit_compile("mixed_bfloat16") is True
     assert TrainingOptions(strategy="mirrored").resolved_jit_compile("float32") is False
     assert TrainingOptions(jit_compile=True).resolved_jit_compile("mixed_bfloat16") is True
     assert TrainingOptions(jit_compile=False).resolved_jit_compile("float32") is False
+    assert TrainingOptions(jit_compile=True).resolved_jit_compile("float32", False) is True
 
 
 @pytest.mark.parametrize("cpuinfo, dtype, compute", [

