@@ -126,13 +126,6 @@ class TrainingOptions:
         if tf.config.list_physical_devices("GPU"):
             return True
         return dtype != "mixed_bfloat16" and fixed_length
-        if self.strategy != "default":
-            return False
-        if dtype == "mixed_bfloat16":
-            import tensorflow as tf
-
-            return bool(tf.config.list_physical_devices("GPU"))
-        return True
 
     def resolved_dtype(self, cpuinfo: str | None = None) -> tuple[str, str]:
         """The dtype policy to train with and why (`tfbert.runtime.choose_dtype`): `dtype`,
