@@ -50,8 +50,7 @@ class BertEmbeddings(keras.layers.Layer):
         self.dropout = HashedDropout(self.dropout_rate, dtype=self.dtype_policy)
 
     def call(self, input_word_ids, input_type_ids=None, training=None):
-        self._check_length(input_word_ids)
-        seq_length = tf.shape(input_word_ids)[1]
+        seq_length = self._checked_length(input_word_ids)
         embeddings = tf.gather(self.word_embeddings.value, input_word_ids)  # (B, T, H) float32
         if input_type_ids is not None:
             embeddings += tf.gather(self.token_type_embeddings.value, input_type_ids)
@@ -61,18 +60,22 @@ class BertEmbeddings(keras.layers.Layer):
         embeddings = self.layer_norm(embeddings)
         return self.dropout(embeddings, training=training)
 
-    def _check_length(self, input_word_ids):
-        """Fails clearly on sequences longer than the position table: at trace time when the
-        length is static (as under XLA, which ignores runtime asserts), else at run time."""
+    def _checked_length(self, input_word_ids):
+        """The sequence length; fails clearly on sequences longer than the position table: at
+        trace time when the length is static (as under XLA, which ignores runtime asserts),
+        else at run time, before the position table is sliced (so no shape error comes first)."""
         message = (f"sequence length exceeds max_position_embeddings="
                    f"{self.max_position_embeddings}")
         static_length = input_word_ids.shape[1]
         if static_length is not None:
             if static_length > self.max_position_embeddings:
                 raise ValueError(f"{message}: got {static_length}.")
-            return
-        tf.debugging.assert_less_equal(tf.shape(input_word_ids)[1],
-                                       self.max_position_embeddings, message=message)
+            return static_length
+        length = tf.shape(input_word_ids)[1]
+        check = tf.debugging.assert_less_equal(length, self.max_position_embeddings,
+                                               message=message)
+        with tf.control_dependencies([check]):
+            return tf.identity(length)
 
     def compute_output_shape(self, input_word_ids_shape, input_type_ids_shape=None):
         return tuple(input_word_ids_shape) + (self.hidden_size,)
