@@ -90,6 +90,7 @@ def finetune(*, model_dir: str | os.PathLike, train_file: str | os.PathLike,
                          f"examples ({len(train_encoded)} in {train_file}).")
     keep_head = fine_tuning.keeps_head(source)
     # Under XLA a batch length compiles once: four buckets; a plain graph takes any length.
+    # The model is built at the resolved dtype, so one answer serves data and step.
     compiled = options.resolved_jit_compile(options.resolved_dtype()[0],
                                             fixed_length=not options.bucketing)
 
@@ -107,8 +108,7 @@ def finetune(*, model_dir: str | os.PathLike, train_file: str | os.PathLike,
 
     def compile_model(model, optimizer) -> None:
         fine_tuning.compile_model(
-            model, optimizer, jit_compile=options.resolved_jit_compile(
-                model.dtype_policy.name, fixed_length=not options.bucketing),
+            model, optimizer, jit_compile=compiled,
             steps_per_execution=options.steps_per_execution)
 
     def validation() -> tf.data.Dataset | None:
