@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from tests.helpers import assert_round_trip
 from tfbert.layers import HashedDropout
-from tfbert.layers.hashed_dropout import random_bits
+from tfbert.layers.fused_elementwise import random_bits
 
 N = 1_000_000
 

@@ -102,3 +102,13 @@ def test_accepts_graphs_and_rejects_other_things():
     assert "AddV2" in graph_ops(graph) and "AddV2" in graph_ops(graph.as_graph_def())
     with pytest.raises(TypeError, match="`function` must be a ConcreteFunction"):
         graph_ops("not a graph")
+
+
+def test_functions_marked_for_xla_are_rejected():
+    doubled = tf.function(lambda x: x * 2.0, jit_compile=True)
+    signature = tf.function(lambda x: doubled(x) + 1.0).get_concrete_function(
+        tf.TensorSpec([None], tf.float32))
+    [reason] = disallowed_ops(signature)
+    assert reason.startswith("function ")
+    with pytest.raises(ValueError, match="marked for XLA.*--xla_cpu_compilation_enabled"):
+        check_serving_ops(signature)

@@ -5,6 +5,7 @@ import keras
 import tensorflow as tf
 
 from tfbert.layers.activations import get_activation
+from tfbert.layers.fused_elementwise import compiled_activation
 from tfbert.layers.residual_output import ResidualOutput
 from tfbert.layers.self_attention import SelfAttention
 
@@ -62,7 +63,9 @@ class EncoderBlock(keras.layers.Layer):
         tokens = tf.reshape(hidden, [-1, self.num_heads * self.head_size])  # (B*T, H)
         context = self.self_attention(tokens, input_mask, training=training)
         attention_output = self.attention_output(context, tokens, training=training)
-        intermediate = self.activation(self.intermediate(attention_output))  # (B*T, F)
+        # In training the activation runs compiled (see `fused_elementwise`).
+        activation = compiled_activation(self.hidden_act) if training else self.activation
+        intermediate = activation(self.intermediate(attention_output))  # (B*T, F)
         layer_output = self.output_block(intermediate, attention_output, training=training)
         return tf.reshape(layer_output, tf.shape(hidden))  # (B, T, H)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from tfbert.layers.fused_elementwise import dropout_add_layer_norm
 from tfbert.layers.hashed_dropout import HashedDropout
 
 
@@ -38,8 +39,14 @@ class ResidualOutput(keras.layers.Layer):
         self.layer_norm.build(tuple(x_shape[:-1]) + (self.hidden_size,))
 
     def call(self, x, residual, training=None):
-        projected = self.dropout(self.dense(x), training=training)
-        return self.layer_norm(projected + residual)
+        projected = self.dense(x)
+        if not training:
+            return self.layer_norm(projected + residual)
+        # The same math as one compiled stretch (see `fused_elementwise`).
+        gamma, beta = (tf.convert_to_tensor(v) for v in (self.layer_norm.gamma,
+                                                          self.layer_norm.beta))
+        return dropout_add_layer_norm(projected, residual, gamma, beta, self.dropout.next_seed(),
+                                      rate=self.dropout.rate, epsilon=self.layer_norm.epsilon)
 
     def compute_output_shape(self, x_shape, residual_shape=None):
         return tuple(x_shape[:-1]) + (self.hidden_size,)

@@ -6,11 +6,8 @@ import math
 import keras
 import tensorflow as tf
 
+from tfbert.layers.fused_elementwise import masked_softmax, masked_softmax_dropout
 from tfbert.layers.hashed_dropout import HashedDropout
-
-# Added to the scores of padded keys: exp() of it underflows to exactly 0 in float32, and it stays
-# finite, so a row that is all padding gets a uniform distribution instead of NaN.
-_MASKED_SCORE = -1e9
 
 
 @keras.saving.register_keras_serializable(package="tfbert")
@@ -53,12 +50,12 @@ class SelfAttention(keras.layers.Layer):
         key = tf.reshape(self.key(hidden), heads_shape)      # (B, T, N, D)
         value = tf.reshape(self.value(hidden), heads_shape)  # (B, T, N, D)
         scores = tf.einsum("bqnd,bknd->bnqk", query, key)     # (B, N, T, T)
-        scores = tf.cast(scores, tf.float32)
-        padding = 1.0 - tf.cast(input_mask, tf.float32)       # (B, T)
-        scores += padding[:, tf.newaxis, tf.newaxis, :] * _MASKED_SCORE
-        attention_probs = tf.nn.softmax(scores, axis=-1)
-        attention_probs = self.dropout(attention_probs, training=training)
-        attention_probs = tf.cast(attention_probs, self.compute_dtype)
+        if training:  # softmax and dropout as one compiled stretch (see `fused_elementwise`)
+            attention_probs = masked_softmax_dropout(
+                scores, input_mask, self.dropout.next_seed(), rate=self.dropout.rate,
+                dtype=self.compute_dtype)
+        else:
+            attention_probs = tf.cast(masked_softmax(scores, input_mask), self.compute_dtype)
         context = tf.einsum("bnqk,bknd->bqnd", attention_probs, value)  # (B, T, N, D)
         return tf.reshape(context, [-1, self.num_heads * self.head_size])  # (B*T, H)
 

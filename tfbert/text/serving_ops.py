@@ -5,7 +5,9 @@ only the kernels below (since TF Serving 2.14; `TFText>RoundRobinTrim` since 2.2
 counts as core TensorFlow if `tf.raw_ops` has it, except the Python callbacks (`PyFunc`,
 `EagerPyFunc`, `PyFuncStateless`: TF Serving has no Python) and, for a target below 2.20, the
 core ops its TF release does not have yet (`tfbert.text.core_op_versions`, read from each
-release's `tf.raw_ops`).
+release's `tf.raw_ops`). Nor may a function be marked for XLA (`jit_compile=True`): the model
+server compiles none unless started with `--xla_cpu_compilation_enabled`, and fails such a
+request otherwise.
 
 >>> @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
 ... def lengths(text):
@@ -90,15 +92,26 @@ def _why_not(op: str, serving_version: str) -> str | None:
     return None
 
 
+def _xla_functions(function) -> set[str]:
+    """Names of the library functions of `function`'s graph marked for XLA compilation."""
+    return {f.signature.name for f in _graph_def(function).library.function
+            if "_XlaMustCompile" in f.attr and f.attr["_XlaMustCompile"].b}
+
+
 def _reasons(function, serving_version: str) -> dict[str, str]:
-    """Ops of `function` that TF Serving `serving_version` cannot run -> why."""
+    """Ops (and XLA-marked functions) of `function` that TF Serving `serving_version` cannot
+    run -> why."""
     check_serving_version(serving_version)
     reasons = {op: _why_not(op, serving_version) for op in graph_ops(function)}
+    reasons.update({f"function {name}": "marked for XLA (jit_compile=True), which the model "
+                    "server runs only when started with --xla_cpu_compilation_enabled"
+                    for name in _xla_functions(function)})
     return {op: reason for op, reason in reasons.items() if reason is not None}
 
 
 def disallowed_ops(function, serving_version: str = DEFAULT_SERVING_VERSION) -> set[str]:
-    """Ops of `function` that TF Serving `serving_version` cannot run."""
+    """Ops of `function` that TF Serving `serving_version` cannot run (and, as `function
+    <name>`, its functions marked for XLA)."""
     return set(_reasons(function, serving_version))
 
 
