@@ -19,8 +19,9 @@ TOLERANCE = {"float32": 2e-5, "bfloat16": 2e-2}
 
 
 def _keras_layer_norm(dtype: str, width: int) -> keras.layers.LayerNormalization:
-    layer = keras.layers.LayerNormalization(epsilon=1e-12, dtype=f"mixed_{dtype}" if dtype ==
-                                            "bfloat16" else dtype)
+    """Keras' LayerNorm at `dtype` (bfloat16: the mixed policy), random gamma and beta."""
+    policy = "mixed_bfloat16" if dtype == "bfloat16" else dtype
+    layer = keras.layers.LayerNormalization(epsilon=1e-12, dtype=policy)
     layer.build((None, width))
     layer.gamma.assign(np.random.default_rng(0).uniform(0.5, 1.5, width))
     layer.beta.assign(np.random.default_rng(1).normal(size=width))
@@ -135,5 +136,6 @@ def test_encoder_block_trains_on_its_inference_math():
     block(hidden, mask)
     expected = _block_gradients(block, hidden, mask, training=False)
     _assert_close(_block_gradients(block, hidden, mask, training=True), expected, "float32")
-    in_xla = tf.function(lambda h: _block_gradients(block, h, mask, training=True), jit_compile=True)
+    in_xla = tf.function(lambda h: _block_gradients(block, h, mask, training=True),
+                         jit_compile=True)
     _assert_close(in_xla(hidden), expected, "float32")

@@ -3,9 +3,9 @@
 On a CPU tfbert trains as a plain TensorFlow graph, because oneDNN's matmuls (bf16 ones above
 all) beat XLA's there (`TrainingOptions.resolved_jit_compile`). A plain graph runs each
 element-wise op as a kernel of its own, one pass over memory per op. That adds up: a dropout
-mask from the index hash, then LayerNorm's moments, GELU's erf, and all their gradients. Together
-they were about a quarter of a bf16 bert_base step's op time. The functions here are the stretches between two
-matmuls, compiled with `jit_compile=True`. Run from a plain graph, each is one XLA
+mask from the index hash, then LayerNorm's moments, GELU's erf, and all their gradients were
+about a quarter of a bf16 bert_base step's op time. The functions here are the stretches
+between two matmuls, compiled with `jit_compile=True`. Run from a plain graph, each is one XLA
 executable per input shape: forward and gradient are a few fused loops each. Inside a step that
 is itself compiled (TPU, GPU, float32 at one length on a CPU) XLA just inlines them.
 
@@ -33,7 +33,7 @@ from tfbert.layers.activations import get_activation
 
 # Added to the scores of padded keys: exp() of it underflows to exactly 0 in float32, and it stays
 # finite, so a row that is all padding gets a uniform distribution instead of NaN.
-MASKED_SCORE = -1e9
+_MASKED_SCORE = -1e9
 # Shapes change with every length bucket: trace once for any shape, compile once per shape.
 _COMPILE = dict(jit_compile=True, reduce_retracing=True)
 # Multiplier of the 32-bit golden-ratio sequence; spreads consecutive indices over 32 bits.
@@ -95,7 +95,7 @@ def masked_softmax(scores: tf.Tensor, input_mask: tf.Tensor) -> tf.Tensor:
     keys that `input_mask` (B, T) marks 0 left out."""
     scores = tf.cast(scores, tf.float32)
     padding = 1.0 - tf.cast(input_mask, tf.float32)                    # (B, T)
-    scores += padding[:, tf.newaxis, tf.newaxis, :] * MASKED_SCORE
+    scores += padding[:, tf.newaxis, tf.newaxis, :] * _MASKED_SCORE
     return tf.nn.softmax(scores, axis=-1)
 
 

@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from tfbert.layers.fused_elementwise import dropout
 
+
 @keras.saving.register_keras_serializable(package="tfbert")
 class HashedDropout(keras.layers.Layer):
     """Dropout, as `keras.layers.Dropout`, with a random source XLA compiles into a few
